@@ -1,0 +1,98 @@
+"""Metrics: FOV-masked binary segmentation scores, Dice/IoU per class, AUC and confusion matrices."""
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+
+def _flat(values, fov=None):
+    """Pool one array or a list of per-image arrays into a 1-D vector, keeping FOV pixels only."""
+    if isinstance(values, (list, tuple)):
+        masks = fov if fov is not None else [None] * len(values)
+        return np.concatenate([_flat(v, m) for v, m in zip(values, masks)])
+    values = np.asarray(values)
+    if fov is None:
+        return values.ravel()
+    fov = np.asarray(fov, dtype=bool)
+    if fov.shape != values.shape:
+        raise ValueError(f"FOV mask shape {fov.shape} differs from the map's shape {values.shape}")
+    return values[fov]
+
+
+def confusion_counts(pred, truth):
+    """True/false positives/negatives of two boolean vectors."""
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    tp = int(np.sum(pred & truth))
+    fp = int(np.sum(pred & ~truth))
+    fn = int(np.sum(~pred & truth))
+    tn = int(np.sum(~pred & ~truth))
+    return tp, fp, fn, tn
+
+
+def _ratio(num, den):
+    return num / den if den else float("nan")
+
+
+def scores_from_counts(tp, fp, fn, tn):
+    """Accuracy, sensitivity, specificity, precision, F1 (= Dice) and IoU from counts."""
+    return {"accuracy": _ratio(tp + tn, tp + fp + fn + tn),
+            "sensitivity": _ratio(tp, tp + fn),
+            "specificity": _ratio(tn, tn + fp),
+            "precision": _ratio(tp, tp + fp),
+            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+            "iou": _ratio(tp, tp + fp + fn)}
+
+
+def auc(scores, labels):
+    """Area under the ROC curve of scores against binary labels (nan when one class is absent)."""
+    labels = np.asarray(labels, bool).ravel()
+    if labels.all() or not labels.any():
+        return float("nan")
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64).ravel()))
+
+
+def binary_metrics(prob, truth, fov=None, threshold=0.5):
+    """Vessel metrics inside the FOV, pooled over images (DRIVE evaluation sections)."""
+    p, t = _flat(prob, fov), _flat(truth, fov).astype(bool)
+    result = scores_from_counts(*confusion_counts(p >= threshold, t))
+    result["auc"] = auc(p, t)
+    return result
+
+
+def dice(pred, target):
+    """Dice coefficient 2|A∩B|/(|A|+|B|) of two boolean masks (1.0 when both are empty)."""
+    pred, target = np.asarray(pred, bool), np.asarray(target, bool)
+    total = pred.sum() + target.sum()
+    return 1.0 if total == 0 else float(2 * np.sum(pred & target) / total)
+
+
+def iou(pred, target):
+    """Intersection over union |A∩B|/|A∪B| of two boolean masks (1.0 when both are empty)."""
+    pred, target = np.asarray(pred, bool), np.asarray(target, bool)
+    union = np.sum(pred | target)
+    return 1.0 if union == 0 else float(np.sum(pred & target) / union)
+
+
+def per_class_dice_iou(pred, target, num_classes, mask=None):
+    """Dice and IoU of each class of two label maps (optionally inside a mask), plus their means."""
+    pred, target = _flat(pred, mask), _flat(target, mask)
+    table = {"dice": [dice(pred == c, target == c) for c in range(num_classes)],
+             "iou": [iou(pred == c, target == c) for c in range(num_classes)]}
+    table["mean_dice"] = float(np.mean(table["dice"]))
+    table["mean_iou"] = float(np.mean(table["iou"]))
+    return table
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """Counts[i, j] of true class i predicted as j (classifier sections)."""
+    y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def format_table(rows, columns=("accuracy", "sensitivity", "specificity", "f1", "iou", "auc")):
+    """Plain-text table of metric dicts keyed by row name (printed under each evaluation)."""
+    lines = [f"{'':24s}" + "".join(f"{c:>12s}" for c in columns)]
+    for name, values in rows.items():
+        cells = "".join(f"{values[c]:12.4f}" if c in values else f"{'-':>12s}" for c in columns)
+        lines.append(f"{name:24s}" + cells)
+    return "\n".join(lines)

@@ -1,0 +1,128 @@
+"""Run-time settings shared by every notebook: data root, smoke mode, seeding, device, parameter checks."""
+import os
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_SOURCES = ("auto", "real", "synthetic")
+_device_cache = {}
+
+
+class ParameterError(ValueError):
+    """A value in a notebook's parameters cell is invalid (raised by `start` and `check`)."""
+
+
+def data_root():
+    """Data root: $COURSE_DATA, default <repo>/data (every loader and data_download.py)."""
+    return Path(os.environ.get("COURSE_DATA") or REPO_ROOT / "data").expanduser().resolve()
+
+
+def is_smoke():
+    """True when COURSE_SMOKE=1: tiny schedules for CI (set by the test command)."""
+    return os.environ.get("COURSE_SMOKE", "0").strip().lower() in ("1", "true", "yes")
+
+
+def get_device(verbose=True):
+    """Pick cuda, then mps, then cpu; printed once per kernel (set-up cell of every notebook)."""
+    if "device" not in _device_cache:
+        if torch.cuda.is_available():
+            device = torch.device("cuda")
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            device = torch.device("mps")
+        else:
+            device = torch.device("cpu")
+        _device_cache["device"] = device
+        if verbose:
+            print(f"device : {describe_device(device)}")
+    return _device_cache["device"]
+
+
+def describe_device(device):
+    """One-line description of a device for the notebook banner."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return device.type
+
+
+def seed_everything(seed):
+    """Seed python, numpy and torch; return a seeded torch.Generator for DataLoaders (set-up cell)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def check(condition, message):
+    """Raise ParameterError(message) unless condition holds (notebook-specific parameter checks)."""
+    if not condition:
+        raise ParameterError(f"Parameters cell: {message}")
+
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_common(params):
+    """Validate the parameter names every notebook shares; other names pass through unchanged."""
+    for name in ("num_epochs", "batch_size") + tuple(k for k in params if k.endswith("_epochs")):
+        if name in params:
+            value = params[name]
+            minimum = 1 if name == "batch_size" or name == "num_epochs" else 0
+            check(_is_int(value) and value >= minimum,
+                  f"{name} must be an integer >= {minimum} (got {value!r}), e.g. {name} = 5")
+    for name in [k for k in params if k == "lr" or k.endswith("_lr")]:
+        value = params[name]
+        check(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 100,
+              f"{name} must be a positive number such as 1e-3 (got {value!r})")
+    if "seed" in params:
+        check(_is_int(params["seed"]) and params["seed"] >= 0,
+              f"seed must be a non-negative integer (got {params['seed']!r}), e.g. seed = 0")
+    if "data_source" in params:
+        check(params["data_source"] in DATA_SOURCES,
+              f"data_source must be one of {DATA_SOURCES} (got {params['data_source']!r})")
+
+
+def mode_line(smoke):
+    """Banner line describing the schedule mode."""
+    if smoke:
+        return "SMOKE (COURSE_SMOKE=1): tiny schedule for CI; the numbers below mean nothing"
+    return "default schedule (see the parameters cell for the lecture's full schedule)"
+
+
+def source_line(dataset, source, root):
+    """Banner line naming the data source; loud when it is the synthetic stand-in."""
+    if source == "real":
+        return f"{dataset}: REAL data from {root}"
+    return (f"{dataset}: *** SYNTHETIC STAND-IN *** procedurally generated under {root / 'synthetic'}; "
+            f"it imitates the real dataset's layout, not its content. Figures below do not measure the real "
+            f"task (import the real data: python data_download.py status)")
+
+
+def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params):
+    """Validate the parameters cell, apply smoke overrides, seed, pick the device, print the banner."""
+    params = dict(params, data_source=data_source, seed=seed)
+    _check_common(params)
+    smoke_mode = is_smoke()
+    if smoke_mode and smoke:
+        params.update(smoke)
+    generator = seed_everything(seed)
+    root = data_root()
+    source = None
+    if dataset is not None:
+        from . import data  # late import: data depends on runtime
+        source = data.resolve_source(dataset, data_source, root)
+    device = get_device(verbose=False)
+    print(f"=== {title} ===")
+    if dataset is not None:
+        print("data   : " + source_line(dataset, source, root))
+    print(f"device : {describe_device(device)}")
+    print(f"mode   : {mode_line(smoke_mode)}")
+    print("params : " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
+    return SimpleNamespace(**params, device=device, source=source, smoke=smoke_mode, root=root,
+                           generator=generator)

@@ -1,0 +1,144 @@
+"""Training loops shared by the notebooks: in-memory batches, fit with progress and history, checkpoints."""
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .runtime import is_smoke
+
+
+class TensorLoader:
+    """Batches of in-memory tensors by slicing (no per-item collate); every training notebook."""
+
+    def __init__(self, X, y=None, batch_size=64, shuffle=True, seed=0):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+        self.X, self.y, self.batch_size, self.shuffle = X, y, batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return (len(self.X) + self.batch_size - 1) // self.batch_size
+
+    def __iter__(self):
+        n = len(self.X)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        for i in range(0, n, self.batch_size):
+            idx = order[i:i + self.batch_size]
+            yield (self.X[idx], self.y[idx]) if self.y is not None else (self.X[idx], self.X[idx])
+
+
+def accuracy(output, y):
+    """Share of rows whose arg-max matches the label (classifier sections)."""
+    return (output.argmax(dim=1) == y).float().mean().item()
+
+
+def _progress(iterable, desc, total=None):
+    """tqdm.auto bar: widget in JupyterLab, text in a terminal, silent in smoke mode (CI)."""
+    return tqdm(iterable, desc=desc, total=total, leave=False, disable=is_smoke())
+
+
+def train_epoch(net, loader, loss_fn, optimizer, device, desc="train"):
+    """One pass over the loader; returns the sample-weighted mean loss."""
+    net.train()
+    total, count = 0.0, 0
+    for X, y in _progress(loader, desc, total=len(loader)):
+        X, y = X.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(net(X), y)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(X)
+        count += len(X)
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def evaluate(net, loader, loss_fn, device, metrics=None):
+    """Mean loss and metrics (name -> fn(output, y)) over a loader, in eval mode."""
+    net.eval()
+    sums, count = {}, 0
+    for X, y in loader:
+        X, y = X.to(device), y.to(device)
+        output = net(X)
+        values = {"loss": loss_fn(output, y).item()}
+        values.update({name: fn(output, y) for name, fn in (metrics or {}).items()})
+        for name, value in values.items():
+            sums[name] = sums.get(name, 0.0) + value * len(X)
+        count += len(X)
+    return {name: total / max(count, 1) for name, total in sums.items()}
+
+
+@torch.no_grad()
+def predict(net, X, batch_size=256, device="cpu"):
+    """Network outputs for a tensor, batched, returned on the CPU (evaluation sections)."""
+    net.eval()
+    outputs = [net(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]
+    return torch.cat(outputs) if outputs else torch.empty(0)
+
+
+def save_checkpoint(path, net, optimizer, epoch, history):
+    """Write model, optimiser, epoch and history atomically (temp file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    state = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+             "history": history, "rng": torch.get_rng_state()}
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, net, optimizer):
+    """Restore a checkpoint written by save_checkpoint; returns (epoch, history)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"])
+    return state["epoch"], state["history"]
+
+
+def _loader_state(loader):
+    return loader.generator.get_state() if isinstance(loader, TensorLoader) else None
+
+
+def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=None, metrics=None,
+        checkpoint=None, checkpoint_every=0, desc="train"):
+    """Train for num_epochs, return the per-epoch history; resumes from `checkpoint` if it exists."""
+    history, first = {"train_loss": [], "epoch_time": []}, 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        first, history = load_checkpoint(checkpoint, net, optimizer)
+        _restore_loader(train_loader, history)
+        print(f"resumed from {checkpoint} after epoch {first}")
+    bar = _progress(range(first, num_epochs), desc, total=num_epochs - first)
+    for epoch in bar:
+        start = time.perf_counter()
+        history["train_loss"].append(train_epoch(net, train_loader, loss_fn, optimizer, device, desc))
+        if val_loader is not None:
+            for name, value in evaluate(net, val_loader, loss_fn, device, metrics).items():
+                history.setdefault(f"val_{name}", []).append(value)
+        history["epoch_time"].append(time.perf_counter() - start)
+        _remember_loader(train_loader, history)
+        if checkpoint is not None and (epoch + 1 == num_epochs or
+                                       (checkpoint_every and (epoch + 1) % checkpoint_every == 0)):
+            save_checkpoint(checkpoint, net, optimizer, epoch + 1, history)
+    return history
+
+
+def _remember_loader(loader, history):
+    """Keep the loader's shuffling state in the history so a resumed run sees the same batches."""
+    state = _loader_state(loader)
+    if state is not None:
+        history["loader_state"] = state
+
+
+def _restore_loader(loader, history):
+    if isinstance(loader, TensorLoader) and "loader_state" in history:
+        loader.generator.set_state(history["loader_state"])
+
+
+def summary(history, keys=("train_loss", "val_loss", "val_accuracy")):
+    """One line with the last value of each tracked curve (printed after each training section)."""
+    parts = [f"{k}={history[k][-1]:.4f}" for k in keys if history.get(k)]
+    parts.append(f"time={sum(history.get('epoch_time', [])):.1f}s")
+    return ", ".join(parts)

@@ -1,0 +1,53 @@
+"""Execute notebooks top to bottom in a fresh kernel (make run / make store); prints each wall time."""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def has_error(nb):
+    """True when any cell output is an error."""
+    return any(out.get("output_type") == "error" for cell in nb.cells for out in cell.get("outputs", []))
+
+
+def run_one(path, out_dir=None, inplace=False, timeout=1800):
+    """Run one notebook in its own folder; write it to out_dir or back in place; return seconds."""
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    finally:
+        seconds = time.perf_counter() - start
+        target = path if inplace else Path(out_dir) / path.name
+        if inplace and has_error(nb):
+            target = Path(out_dir or "build/notebooks") / path.name  # keep the good stored copy
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, target)
+        print(f"{path.name}: {seconds:.1f} s -> {target}", flush=True)
+    return seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("--out", default="build/notebooks", help="folder for executed copies")
+    parser.add_argument("--inplace", action="store_true", help="store outputs in the notebooks themselves")
+    args = parser.parse_args(argv)
+    failed = []
+    for path in args.notebooks:
+        try:
+            run_one(path.resolve(), args.out, args.inplace)
+        except Exception as error:  # report every notebook, then fail
+            print(f"{path.name}: FAILED: {type(error).__name__}: {str(error)[-2000:]}", file=sys.stderr)
+            failed.append(path.name)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

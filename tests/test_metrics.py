@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from course_utils import metrics
+
+
+def test_binary_metrics_match_hand_counts():
+    prob = np.array([[0.9, 0.2, 0.7], [0.1, 0.6, 0.3]])
+    truth = np.array([[1, 0, 0], [1, 1, 0]], bool)
+    m = metrics.binary_metrics(prob, truth)  # pred: 1 0 1 / 0 1 0 -> tp=2 fp=1 fn=1 tn=2
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["sensitivity"] == pytest.approx(2 / 3)
+    assert m["specificity"] == pytest.approx(2 / 3)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert m["iou"] == pytest.approx(2 / 4)
+    # AUC by pair counting: positives .9 .1 .6 vs negatives .2 .7 .3 -> 5 of 9 pairs ordered
+    assert m["auc"] == pytest.approx(5 / 9)
+
+
+def test_fov_mask_excludes_outside_pixels():
+    prob = np.array([[1.0, 1.0], [0.0, 0.0]])
+    truth = np.array([[1, 0], [0, 0]], bool)
+    fov = np.array([[1, 0], [1, 1]], bool)  # the false positive lies outside the FOV
+    m = metrics.binary_metrics(prob, truth, fov)
+    assert m["accuracy"] == 1.0 and m["f1"] == 1.0
+
+
+def test_lists_of_images_are_pooled():
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    ta, tb = np.array([1, 0], bool), np.array([1, 1], bool)
+    pooled = metrics.binary_metrics([a, b], [ta, tb])
+    assert pooled == metrics.binary_metrics(np.r_[a, b], np.r_[ta, tb])
+
+
+def test_fov_shape_mismatch_is_reported():
+    with pytest.raises(ValueError, match="FOV mask shape"):
+        metrics.binary_metrics(np.zeros((2, 2)), np.zeros((2, 2)), np.ones((3, 3), bool))
+
+
+def test_dice_iou_hand_values_and_empty_masks():
+    a = np.array([1, 1, 0, 0], bool)
+    b = np.array([1, 0, 1, 0], bool)
+    assert metrics.dice(a, b) == pytest.approx(0.5) and metrics.iou(a, b) == pytest.approx(1 / 3)
+    assert metrics.dice(np.zeros(3), np.zeros(3)) == 1.0 and metrics.iou(np.zeros(3), np.zeros(3)) == 1.0
+
+
+def test_per_class_dice_iou_with_mask():
+    pred = np.array([0, 1, 2, 2, 1])
+    target = np.array([0, 1, 2, 1, 0])
+    table = metrics.per_class_dice_iou(pred, target, 3, mask=np.array([1, 1, 1, 1, 0], bool))
+    assert table["dice"] == pytest.approx([1.0, 2 / 3, 2 / 3])
+    assert table["iou"] == pytest.approx([1.0, 0.5, 0.5])
+    assert table["mean_dice"] == pytest.approx(np.mean([1.0, 2 / 3, 2 / 3]))
+
+
+def test_auc_nan_when_one_class_missing():
+    assert np.isnan(metrics.auc([0.1, 0.2], [1, 1]))
+
+
+def test_confusion_matrix_counts():
+    cm = metrics.confusion_matrix([0, 1, 1, 2], [0, 2, 1, 2], 3)
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_format_table_lists_rows_and_columns():
+    text = metrics.format_table({"net": {"f1": 0.5, "auc": 0.9}}, columns=("f1", "auc", "iou"))
+    assert "net" in text and "0.5000" in text and "0.9000" in text and "-" in text

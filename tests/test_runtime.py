@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import torch
+
+from course_utils import runtime
+
+
+def test_data_root_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    assert runtime.data_root() == tmp_path.resolve()
+    monkeypatch.delenv("COURSE_DATA")
+    assert runtime.data_root() == runtime.REPO_ROOT / "data"
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("0", False), ("", False), ("true", True)])
+def test_smoke_flag(monkeypatch, value, expected):
+    monkeypatch.setenv("COURSE_SMOKE", value)
+    assert runtime.is_smoke() is expected
+
+
+def test_seed_everything_repeats_all_generators():
+    def draw():
+        gen = runtime.seed_everything(3)
+        return (np.random.rand(), torch.rand(1).item(), torch.randint(0, 1000, (1,), generator=gen).item())
+    assert draw() == draw()
+
+
+def test_device_is_cpu_without_accelerator():
+    device = runtime.get_device(verbose=False)
+    assert device.type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        assert device.type in ("cpu", "mps")
+
+
+def test_start_prints_banner_and_applies_smoke(monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    cfg = runtime.start("T", num_epochs=30, batch_size=8, lr=0.5, smoke={"num_epochs": 1})
+    out = capsys.readouterr().out
+    assert cfg.num_epochs == 1 and cfg.batch_size == 8 and cfg.smoke
+    assert "SMOKE" in out and "device" in out and "=== T ===" in out
+    monkeypatch.setenv("COURSE_SMOKE", "0")
+    assert runtime.start("T", num_epochs=30, smoke={"num_epochs": 1}).num_epochs == 30
+
+
+@pytest.mark.parametrize("params,word", [
+    ({"batch_size": 0}, "batch_size"), ({"num_epochs": 2.5}, "num_epochs"), ({"lr": -1}, "lr"),
+    ({"data_source": "web"}, "data_source"), ({"seed": -3}, "seed"), ({"head_epochs": -1}, "head_epochs")])
+def test_start_rejects_bad_parameters(params, word):
+    with pytest.raises(runtime.ParameterError, match=word):
+        runtime.start("T", **params)
+
+
+def test_check_message_names_parameters_cell():
+    with pytest.raises(runtime.ParameterError, match="Parameters cell: patch too big"):
+        runtime.check(False, "patch too big")
+    runtime.check(True, "never raised")

@@ -1,0 +1,79 @@
+import torch
+from torch import nn
+
+from course_utils import training
+
+
+def _problem(n=256, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 4, generator=gen)
+    y = (X[:, 0] + X[:, 1] > 0).long()
+    return X, y
+
+
+def _setup(seed=0):
+    torch.manual_seed(seed)
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    return net, torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+
+def test_tensor_loader_covers_every_sample_once():
+    X = torch.arange(10).float().unsqueeze(1)
+    loader = training.TensorLoader(X, torch.arange(10), batch_size=3, seed=1)
+    seen = torch.cat([y for _, y in loader])
+    assert len(loader) == 4 and sorted(seen.tolist()) == list(range(10))
+    assert [b[1].tolist() for b in training.TensorLoader(X, torch.arange(10), 4, shuffle=False)][0] == [0, 1, 2, 3]
+
+
+def test_tensor_loader_autoencoder_target_is_input():
+    X = torch.randn(5, 3)
+    Xb, yb = next(iter(training.TensorLoader(X, None, batch_size=5, shuffle=False)))
+    assert torch.equal(Xb, yb)
+
+
+def test_fit_learns_and_records_history():
+    X, y = _problem()
+    net, opt = _setup()
+    loader = training.TensorLoader(X, y, 32)
+    history = training.fit(net, loader, nn.CrossEntropyLoss(), opt, 15, "cpu",
+                           val_loader=training.TensorLoader(X, y, 64, shuffle=False),
+                           metrics={"accuracy": training.accuracy})
+    assert len(history["train_loss"]) == 15 and history["train_loss"][-1] < history["train_loss"][0]
+    assert history["val_accuracy"][-1] > 0.9
+    assert "time=" in training.summary(history)
+
+
+def test_evaluate_and_predict_agree():
+    X, y = _problem(50)
+    net, _ = _setup()
+    out = training.predict(net, X, batch_size=7)
+    result = training.evaluate(net, training.TensorLoader(X, y, 9, shuffle=False), nn.CrossEntropyLoss(), "cpu",
+                               {"accuracy": training.accuracy})
+    assert out.shape == (50, 2)
+    assert abs(result["accuracy"] - training.accuracy(out, y)) < 1e-6
+    assert abs(result["loss"] - nn.CrossEntropyLoss()(out, y).item()) < 1e-5
+
+
+def test_checkpoint_resume_gives_same_history(tmp_path):
+    X, y = _problem()
+    net, opt = _setup()
+    full = training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 6, "cpu")
+    ckpt = tmp_path / "ckpt.pt"
+    net, opt = _setup()
+    training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 3, "cpu",
+                 checkpoint=ckpt, checkpoint_every=1)
+    net, opt = _setup(seed=99)  # "kernel restart": fresh objects, weights come from the checkpoint
+    resumed = training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 6, "cpu",
+                           checkpoint=ckpt)
+    assert resumed["train_loss"] == full["train_loss"]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_checkpoint_written_atomically_every_n(tmp_path):
+    X, y = _problem(64)
+    net, opt = _setup()
+    ckpt = tmp_path / "sub" / "c.pt"
+    training.fit(net, training.TensorLoader(X, y, 32), nn.CrossEntropyLoss(), opt, 2, "cpu",
+                 checkpoint=ckpt, checkpoint_every=5)
+    state = torch.load(ckpt, weights_only=True)
+    assert state["epoch"] == 2 and len(state["history"]["train_loss"]) == 2
