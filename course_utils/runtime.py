@@ -1,6 +1,8 @@
 """Run-time settings shared by every notebook: data root, smoke mode, seeding, device, parameter checks."""
+import hashlib
 import os
 import random
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -70,7 +72,8 @@ def _is_int(value):
 
 def _check_common(params):
     """Validate the parameter names every notebook shares; other names pass through unchanged."""
-    for name in ("num_epochs", "batch_size") + tuple(k for k in params if k.endswith("_epochs")):
+    counts = tuple(k for k in params if k.endswith(("_epochs", "_every")))
+    for name in ("num_epochs", "batch_size") + counts:
         if name in params:
             value = params[name]
             minimum = 1 if name == "batch_size" or name == "num_epochs" else 0
@@ -125,4 +128,20 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params)
     print(f"mode   : {mode_line(smoke_mode)}")
     print("params : " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     return SimpleNamespace(**params, device=device, source=source, smoke=smoke_mode, root=root,
-                           generator=generator)
+                           generator=generator, title=title)
+
+
+def checkpoint_path(cfg, stage):
+    """File for one training stage's checkpoints, keyed by title and parameters; None when off (fit calls).
+
+    Set `checkpoint_every = N` in a parameters cell to save every N epochs: after a kernel restart, re-running
+    the notebook resumes each stage where it stopped. Smoke runs never checkpoint.
+    """
+    every = getattr(cfg, "checkpoint_every", 0)
+    if not every or cfg.smoke:
+        return None
+    skip = {"device", "root", "generator", "smoke", "title", "source", "checkpoint_every"}
+    params = sorted((k, repr(v)) for k, v in vars(cfg).items() if k not in skip)
+    key = hashlib.sha1(repr((params, cfg.source)).encode()).hexdigest()[:10]
+    slug = re.sub(r"[^a-z0-9]+", "-", cfg.title.lower()).strip("-")
+    return REPO_ROOT / "checkpoints" / f"{slug}-{stage}-{key}.pt"

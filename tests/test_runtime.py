@@ -44,7 +44,8 @@ def test_start_prints_banner_and_applies_smoke(monkeypatch, capsys):
 
 @pytest.mark.parametrize("params,word", [
     ({"batch_size": 0}, "batch_size"), ({"num_epochs": 2.5}, "num_epochs"), ({"lr": -1}, "lr"),
-    ({"data_source": "web"}, "data_source"), ({"seed": -3}, "seed"), ({"head_epochs": -1}, "head_epochs")])
+    ({"data_source": "web"}, "data_source"), ({"seed": -3}, "seed"), ({"head_epochs": -1}, "head_epochs"),
+    ({"checkpoint_every": 1.5}, "checkpoint_every")])
 def test_start_rejects_bad_parameters(params, word):
     with pytest.raises(runtime.ParameterError, match=word):
         runtime.start("T", **params)
@@ -54,3 +55,15 @@ def test_check_message_names_parameters_cell():
     with pytest.raises(runtime.ParameterError, match="Parameters cell: patch too big"):
         runtime.check(False, "patch too big")
     runtime.check(True, "never raised")
+
+
+def test_checkpoint_path_keyed_by_parameters(monkeypatch):
+    monkeypatch.setenv("COURSE_SMOKE", "0")
+    cfg = runtime.start("01a Demo", num_epochs=3, lr=0.5, checkpoint_every=1)
+    path = runtime.checkpoint_path(cfg, "ae")
+    assert path.parent == runtime.REPO_ROOT / "checkpoints" and path.name.startswith("01a-demo-ae-")
+    other = runtime.start("01a Demo", num_epochs=4, lr=0.5, checkpoint_every=1)
+    assert runtime.checkpoint_path(other, "ae") != path
+    assert runtime.checkpoint_path(runtime.start("01a Demo", num_epochs=3, checkpoint_every=0), "ae") is None
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    assert runtime.checkpoint_path(runtime.start("01a Demo", num_epochs=3, checkpoint_every=1), "ae") is None
