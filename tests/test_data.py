@@ -1,0 +1,441 @@
+"""Tests for course_utils.data: loaders on good data, every kind of bad input, splits, status, real DRIVE."""
+import functools
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from course_utils import data, synthetic
+
+REAL_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
+W, H = data.DRIVE_SIZE
+
+
+# ---------------------------------------------------------------- fixture writers (also used by test_data_download)
+@functools.lru_cache(maxsize=1)
+def _grid():
+    """Column index and a centred disc FOV (fraction about 0.7) on the DRIVE frame."""
+    yy, xx = np.mgrid[:H, :W]
+    return xx, (xx - W / 2) ** 2 + (yy - H / 2) ** 2 < 270 ** 2
+
+
+def _drive_arrays(number):
+    """A fundus-like test case: bright disc FOV, vertical stripe 'vessels' shifted by the case number."""
+    xx, fov = _grid()
+    vessels = fov & ((xx + number) % 40 < 4)
+    image = np.stack([fov * 200, fov * 120 - vessels * 60, fov * 40 + number], axis=-1).astype(np.uint8)
+    return image, vessels, fov
+
+
+def _save_gif(path, mask):
+    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(path)
+
+
+def write_drive(folder):
+    """Write a complete DRIVE tree in the official layout (no training/2nd_manual, like the release)."""
+    for split, numbers in (("training", range(21, 41)), ("test", range(1, 21))):
+        kinds = ["images", "mask", "1st_manual"] + (["2nd_manual"] if split == "test" else [])
+        for kind in kinds:
+            (folder / split / kind).mkdir(parents=True)
+        for n in numbers:
+            image, vessels, fov = _drive_arrays(n)
+            paths = data._drive_paths(folder, split, f"{n:02d}")
+            Image.fromarray(image).save(paths["image"], compression="tiff_lzw")
+            _save_gif(paths["fov"], fov)
+            for kind, key in (("1st_manual", "vessels"), ("2nd_manual", "vessels2")):
+                if kind in kinds:
+                    _save_gif(paths[key], vessels)
+    return folder
+
+
+def write_all_idb(folder):
+    """Write a tiny ALL-IDB tree: 4 cells (2 blast, 2 normal) and 2 smears with .xyc files."""
+    for kind in ("ALL_IDB2/img", "ALL_IDB1/im", "ALL_IDB1/xyc"):
+        (folder / kind).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, label in enumerate([1, 1, 0, 0], start=1):
+        cell = rng.integers(0, 255, (257, 257, 3), dtype=np.uint8)
+        Image.fromarray(cell).save(folder / "ALL_IDB2" / "img" / f"Im{i:03d}_{label}.tif")
+    for i, (label, size) in enumerate([(1, (64, 48)), (0, (80, 40))], start=1):
+        smear = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(smear).save(folder / "ALL_IDB1" / "im" / f"Im{i:03d}_{label}.jpg")
+    (folder / "ALL_IDB1" / "xyc" / "Im001_1.xyc").write_text("10 20\n\n  30\t40  \n")
+    (folder / "ALL_IDB1" / "xyc" / "Im002_0.xyc").write_text("")
+    return folder
+
+
+def write_idx(path, array, magic):
+    """Write an uncompressed idx file (big-endian header, uint8 payload)."""
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_fashion(folder, n_train=20, n_test=10):
+    """Write the four Fashion-MNIST idx files with random images and labels 0..9."""
+    raw = folder / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), 2051)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, 2049)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def drive_template(tmp_path_factory):
+    return write_drive(tmp_path_factory.mktemp("template") / "DRIVE")
+
+
+@pytest.fixture
+def drive_root(tmp_path, drive_template):
+    """A data root holding a fresh copy of the good DRIVE tree."""
+    shutil.copytree(drive_template, tmp_path / "DRIVE")
+    return tmp_path
+
+
+def _error(call, *args):
+    with pytest.raises(data.DataError) as info:
+        call(*args)
+    return str(info.value)
+
+
+# ---------------------------------------------------------------- source resolution
+def test_resolve_source_auto_real_synthetic(tmp_path, drive_root):
+    assert data.resolve_source("drive", "auto", drive_root) == "real"
+    assert data.resolve_source("drive", "synthetic", drive_root) == "synthetic"
+    assert data.resolve_source("all_idb", "auto", drive_root) == "synthetic"
+    assert not (drive_root / "synthetic").exists()  # resolving never generates
+
+
+def test_resolve_source_real_absent_names_folder_and_fix(tmp_path):
+    message = _error(data.resolve_source, "drive", "real", tmp_path / "nowhere")
+    assert str(tmp_path / "nowhere" / "DRIVE") in message
+    assert "python data_download.py drive --from" in message
+
+
+def test_resolve_source_rejects_unknown_names(tmp_path):
+    with pytest.raises(ValueError, match="data_source"):
+        data.resolve_source("drive", "reel", tmp_path)
+    with pytest.raises(ValueError, match="dataset"):
+        data.resolve_source("mnist", "auto", tmp_path)
+
+
+def test_root_defaults_to_course_data(monkeypatch, drive_root):
+    monkeypatch.setenv("COURSE_DATA", str(drive_root))
+    assert data.resolve_source("drive") == "real"
+
+
+# ---------------------------------------------------------------- DRIVE
+def test_load_drive_good_tree_and_write_nothing(drive_root):
+    before = sorted((p, p.stat().st_mtime_ns) for p in drive_root.rglob("*"))
+    drive = data.load_drive("auto", drive_root)
+    assert sorted((p, p.stat().st_mtime_ns) for p in drive_root.rglob("*")) == before
+    assert [c.name for c in drive.train][:2] == ["21_training", "22_training"] and len(drive.train) == 20
+    assert [c.name for c in drive.test][-1] == "20_test" and len(drive.test) == 20
+    case = drive.test[0]
+    assert case.image.shape == (H, W, 3) and case.image.dtype == np.float32
+    assert 0.0 <= case.image.min() and case.image.max() <= 1.0
+    expected_image, expected_vessels, expected_fov = _drive_arrays(1)
+    np.testing.assert_allclose(case.image, expected_image / 255, atol=1e-6)
+    assert case.vessels.dtype == bool and np.array_equal(case.vessels, expected_vessels)
+    assert np.array_equal(case.fov, expected_fov) and np.array_equal(case.vessels2, expected_vessels)
+    assert drive.train[0].vessels2 is None and drive.source == "real" and "01-20" in drive.test_note
+
+
+def test_load_drive_palette_label_is_thresholded(drive_root):
+    """A P-mode GIF whose levels become 3 and 253 in L (like the real 2nd_manual files) stays binary."""
+    path = drive_root / "DRIVE" / "test" / "2nd_manual" / "01_manual2.gif"
+    _, vessels, _ = _drive_arrays(1)
+    palette = Image.frombytes("P", (W, H), vessels.astype(np.uint8).tobytes())
+    palette.putpalette([3, 3, 3, 253, 253, 253] + [0] * 762)
+    palette.save(path)
+    assert set(np.unique(np.asarray(Image.open(path).convert("L")))) == {3, 253}
+    assert np.array_equal(data.load_drive("real", drive_root).test[0].vessels2, vessels)
+
+
+def test_drive_without_test_labels_uses_held_out_split(drive_root):
+    for kind in ("1st_manual", "2nd_manual"):  # the current official release ships neither
+        shutil.rmtree(drive_root / "DRIVE" / "test" / kind)
+    drive = data.load_drive("real", drive_root)
+    assert [c.name for c in drive.train] == [f"{n}_training" for n in range(21, 34)]
+    assert [c.name for c in drive.test] == [f"{n}_training" for n in range(34, 41)]
+    assert all(c.vessels is not None and c.vessels2 is None for c in drive.test)
+    assert "1st_manual is absent" in drive.test_note and "34-40" in drive.test_note
+
+
+def test_missing_root_names_folder_and_fix(tmp_path):
+    message = _error(data.load_drive, "real", tmp_path / "missing")
+    assert "DRIVE is absent" in message and "data_download.py drive --from" in message
+
+
+def test_partial_drive_names_missing_file(drive_root):
+    (drive_root / "DRIVE" / "test" / "mask" / "07_test_mask.gif").unlink()
+    message = _error(data.load_drive, "real", drive_root)
+    assert "missing file" in message and "07_test_mask.gif" in message and "Fix: python data_download.py" in message
+    assert data.resolve_source("drive", "auto", drive_root) == "synthetic"
+
+
+def test_wrong_layout_names_missing_folder(tmp_path, drive_template):
+    shutil.copytree(drive_template / "training", tmp_path / "DRIVE")  # images/, mask/ ... directly under DRIVE
+    message = _error(data.load_drive, "real", tmp_path)
+    assert f"missing folder {tmp_path / 'DRIVE' / 'training' / 'images'}" in message
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
+@pytest.mark.parametrize("damage", ["junk", "truncated"])
+def test_corrupt_or_truncated_image(drive_root, damage):
+    path = drive_root / "DRIVE" / "training" / "images" / "21_training.tif"
+    content = path.read_bytes()
+    path.write_bytes(b"not an image" if damage == "junk" else content[: len(content) // 2])
+    message = _error(data.load_drive, "real", drive_root)
+    assert "corrupt or truncated image" in message and str(path) in message
+
+
+def test_truncated_gif_label(drive_root):
+    path = drive_root / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif"
+    path.write_bytes(path.read_bytes()[:-200])
+    assert str(path) in _error(data.load_drive, "real", drive_root)
+
+
+def test_wrong_image_size(drive_root):
+    path = drive_root / "DRIVE" / "training" / "mask" / "21_training_mask.gif"
+    _save_gif(path, np.ones((H, W - 1), dtype=bool))
+    message = _error(data.load_drive, "real", drive_root)
+    assert str(path) in message and f"{W - 1}×{H}" in message and f"expected {W}×{H}" in message
+
+
+def test_non_binary_label(drive_root):
+    path = drive_root / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif"
+    Image.fromarray((np.arange(W * H) % 3 * 100).reshape(H, W).astype(np.uint8)).save(path)
+    message = _error(data.load_drive, "real", drive_root)
+    assert str(path) in message and "not a binary label image: 3 grey levels" in message
+
+
+def test_label_coded_zero_one_is_rejected(drive_root):
+    path = drive_root / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif"
+    Image.fromarray(_drive_arrays(21)[1].astype(np.uint8)).save(path)
+    assert "both on one side of the threshold" in _error(data.load_drive, "real", drive_root)
+
+
+# ---------------------------------------------------------------- Fashion-MNIST
+def test_load_fashion_mnist_in_memory(tmp_path):
+    write_fashion(tmp_path / "FashionMNIST")
+    fashion = data.load_fashion_mnist("real", tmp_path)
+    assert fashion.X_train.shape == (20, 1, 28, 28) and fashion.X_test.shape == (10, 1, 28, 28)
+    assert fashion.X_train.dtype.is_floating_point and 0 <= fashion.X_train.min() and fashion.X_train.max() <= 1
+    assert fashion.y_train.tolist() == [i % 10 for i in range(20)] and str(fashion.y_test.dtype) == "torch.int64"
+    assert fashion.classes[0] == "T-shirt/top" and len(fashion.classes) == 10 and fashion.source == "real"
+
+
+def test_fashion_truncated_or_missing_idx(tmp_path):
+    write_fashion(tmp_path / "FashionMNIST")
+    path = tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-5])
+    message = _error(data.load_fashion_mnist, "real", tmp_path)
+    assert str(path) in message and "truncated" in message and "data_download.py fashion-mnist" in message
+    path.unlink()
+    assert f"missing file {path}" in _error(data.load_fashion_mnist, "real", tmp_path)
+
+
+def test_fashion_bad_header(tmp_path):
+    write_fashion(tmp_path / "FashionMNIST")
+    path = tmp_path / "FashionMNIST" / "raw" / "train-labels-idx1-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x03" + path.read_bytes()[4:])
+    assert f"{path} is not an idx file" in _error(data.load_fashion_mnist, "real", tmp_path)
+
+
+# ---------------------------------------------------------------- ALL-IDB
+@pytest.fixture
+def all_idb_root(tmp_path, monkeypatch):
+    """A data root with a tiny real-layout ALL-IDB; the official counts are lowered to match it."""
+    monkeypatch.setitem(data.ALL_IDB_COUNTS, "cells", 4)
+    monkeypatch.setitem(data.ALL_IDB_COUNTS, "smears", 2)
+    write_all_idb(tmp_path / "ALL_IDB")
+    return tmp_path
+
+
+def test_load_all_idb2(all_idb_root):
+    cells = data.load_all_idb2("real", all_idb_root)
+    assert cells.names == ["Im001_1", "Im002_1", "Im003_0", "Im004_0"]
+    assert cells.labels.tolist() == [1, 1, 0, 0] and cells.labels.dtype == np.int64
+    assert all(image.shape == (257, 257, 3) and image.dtype == np.uint8 for image in cells.images)
+
+
+def test_load_all_idb1_with_centroids(all_idb_root):
+    smears = data.load_all_idb1("real", all_idb_root)
+    assert smears.names == ["Im001_1", "Im002_0"] and smears.labels.tolist() == [1, 0]
+    assert smears.images[0].shape == (48, 64, 3) and smears.images[1].shape == (40, 80, 3)
+    assert smears.centroids[0].tolist() == [[10.0, 20.0], [30.0, 40.0]] and smears.centroids[1].shape == (0, 2)
+
+
+def test_parse_xyc_rejects_bad_line(tmp_path):
+    assert data.parse_xyc("1 2\n\n3.5 4\n").tolist() == [[1.0, 2.0], [3.5, 4.0]]
+    with pytest.raises(data.DataError, match="line 2"):
+        data.parse_xyc("1 2\n3 four\n", "x.xyc")
+    with pytest.raises(data.DataError, match="line 1"):
+        data.parse_xyc("1 2 3\n", "x.xyc")
+
+
+def test_all_idb_bad_inputs(all_idb_root):
+    folder = all_idb_root / "ALL_IDB"
+    (folder / "ALL_IDB1" / "xyc" / "Im001_1.xyc").unlink()
+    assert "Im001_1.xyc" in _error(data.load_all_idb1, "real", all_idb_root)
+    write_all_idb(all_idb_root / "fresh" / "ALL_IDB")
+    cell = all_idb_root / "fresh" / "ALL_IDB" / "ALL_IDB2" / "img" / "Im002_1.tif"
+    Image.new("RGB", (256, 257)).save(cell)
+    message = _error(data.load_all_idb2, "real", all_idb_root / "fresh")
+    assert str(cell) in message and "256×257" in message and "data_download.py all-idb" in message
+
+
+def test_all_idb_real_counts_are_checked(tmp_path):
+    write_all_idb(tmp_path / "ALL_IDB")
+    message = _error(data.load_all_idb2, "real", tmp_path)
+    assert "holds 4 ImNNN_L.tif files, expected 260" in message
+
+
+def test_synthetic_folder_is_read_without_counts(tmp_path):
+    write_all_idb(tmp_path / "synthetic" / "ALL_IDB")
+    cells = data.load_all_idb2("auto", tmp_path)
+    assert cells.source == "synthetic" and len(cells.images) == 4
+    assert cells.root == tmp_path / "synthetic" / "ALL_IDB"
+
+
+def test_synthetic_error_names_synthetic_fix(tmp_path):
+    write_all_idb(tmp_path / "synthetic" / "ALL_IDB")
+    (tmp_path / "synthetic" / "ALL_IDB" / "ALL_IDB1" / "im" / "Im001_1.jpg").write_bytes(b"junk")
+    assert "Fix: python data_download.py synthetic" in _error(data.load_all_idb1, "synthetic", tmp_path)
+
+
+# ---------------------------------------------------------------- synthetic stand-ins generated on first use
+def fake_makers(monkeypatch, calls, drive_template):
+    """Replace synthetic.make_* by the tiny fixture writers, recording which dataset each call built."""
+    def copy_drive(folder):
+        return shutil.copytree(drive_template, folder)
+    writers = {"make_fashion_mnist": ("FashionMNIST", write_fashion), "make_drive": ("DRIVE", copy_drive),
+               "make_all_idb": ("ALL_IDB", write_all_idb)}
+    for attribute, (name, writer) in writers.items():
+        def make(out_dir, seed=0, name=name, writer=writer):
+            calls.append(name)
+            return writer(Path(out_dir) / name)
+        monkeypatch.setattr(synthetic, attribute, make, raising=False)
+
+
+def test_synthetic_generated_once_on_first_use(tmp_path, monkeypatch, capsys, drive_template):
+    calls = []
+    fake_makers(monkeypatch, calls, drive_template)
+    drive = data.load_drive("auto", tmp_path)
+    assert drive.source == "synthetic" and drive.root == tmp_path / "synthetic" / "DRIVE"
+    assert "generating the synthetic DRIVE stand-in" in capsys.readouterr().out
+    assert data.load_fashion_mnist("synthetic", tmp_path).X_test.shape == (10, 1, 28, 28)
+    data.load_drive("synthetic", tmp_path)
+    assert calls == ["DRIVE", "FashionMNIST"] and not (tmp_path / "DRIVE").exists()
+
+
+def test_unwritable_root_gives_clear_error(tmp_path, monkeypatch):
+    def refuse(out_dir, seed=0):
+        raise PermissionError(f"[Errno 13] Permission denied: '{out_dir}'")
+    monkeypatch.setattr(synthetic, "make_all_idb", refuse, raising=False)
+    message = _error(data.load_all_idb2, "auto", tmp_path)
+    assert "cannot write the synthetic stand-in" in message and "COURSE_DATA" in message
+
+
+# ---------------------------------------------------------------- stratified split
+def test_stratified_split_exact_and_proportional():
+    labels = np.array([0] * 130 + [1] * 130)
+    train_idx, test_idx = data.stratified_split(labels, 60, seed=0)
+    assert len(test_idx) == 60 and len(train_idx) == 200
+    assert np.bincount(labels[test_idx]).tolist() == [30, 30]
+    assert sorted(np.concatenate([train_idx, test_idx]).tolist()) == list(range(260))
+
+
+def test_stratified_split_uneven_classes_and_seed():
+    labels = np.array([0] * 7 + [1] * 3 + [2] * 10)
+    train_idx, test_idx = data.stratified_split(labels, 5, seed=1)
+    assert np.bincount(labels[test_idx], minlength=3).tolist() == [2, 1, 2]  # shares 1.75, 0.75, 2.5
+    again = data.stratified_split(labels, 5, seed=1)[1]
+    other = [tuple(data.stratified_split(labels, 5, seed=s)[1]) for s in range(2, 8)]
+    assert np.array_equal(test_idx, again) and any(o != tuple(test_idx) for o in other)
+
+
+def test_stratified_split_accepts_torch_labels():
+    labels = torch.arange(100) % 10
+    train_idx, test_idx = data.stratified_split(labels, 20, seed=0)
+    assert torch.bincount(labels[test_idx], minlength=10).tolist() == [2] * 10 and len(train_idx) == 80
+
+
+def test_stratified_split_rejects_bad_sizes():
+    for n_test in (0, 4):
+        with pytest.raises(ValueError, match="n_test"):
+            data.stratified_split([0, 1, 0, 1], n_test, seed=0)
+
+
+# ---------------------------------------------------------------- manifests and status
+def _rows(root):
+    return {row["dataset"]: row for row in data.dataset_status(root)}
+
+
+def test_status_absent_present_incomplete(drive_root):
+    rows = _rows(drive_root)
+    assert rows["DRIVE"]["state"] == "present" and "no manifest" in rows["DRIVE"]["detail"]
+    assert rows["FashionMNIST"]["state"] == "absent" and "fashion-mnist" in rows["FashionMNIST"]["action"]
+    assert rows["synthetic"]["state"] == "absent"
+    (drive_root / "DRIVE" / "training" / "images" / "30_training.tif").unlink()
+    row = _rows(drive_root)["DRIVE"]
+    assert row["state"] == "incomplete" and "30_training.tif" in row["detail"] and "--from" in row["action"]
+
+
+def test_manifest_detects_changed_and_missing_file(drive_root):
+    count = data.write_manifest(drive_root, "DRIVE", data.manifest_path(drive_root, "drive"))
+    assert count == 140 and _rows(drive_root)["DRIVE"]["detail"] == "checksums match"
+    path = drive_root / "DRIVE" / "test" / "images" / "05_test.tif"
+    path.write_bytes(path.read_bytes()[:-1] + b"\x01")
+    row = _rows(drive_root)["DRIVE"]
+    assert row["state"] == "checksum mismatch" and str(path) in row["detail"]
+    (drive_root / "DRIVE" / "test" / "2nd_manual" / "05_manual2.gif").unlink()
+    assert "05_manual2.gif is listed" in data.manifest_problem(drive_root, "drive")
+
+
+def test_status_reports_leftover_import_folder(tmp_path):
+    (tmp_path / ".import-DRIVE-abc" / "old" / "DRIVE").mkdir(parents=True)
+    assert _rows(tmp_path)[".import-DRIVE-abc"]["state"] == "leftover temp folder"
+
+
+# ---------------------------------------------------------------- real DRIVE (skipped when absent)
+needs_real_drive = pytest.mark.skipif(not (REAL_ROOT / "DRIVE").is_dir(), reason="real DRIVE not available")
+
+
+@pytest.fixture(scope="module")
+def real_drive():
+    return data.load_drive("real", REAL_ROOT)
+
+
+@needs_real_drive
+def test_real_drive_counts_sizes_labels(real_drive):
+    assert len(real_drive.train) == 20 and len(real_drive.test) == 20 and real_drive.source == "real"
+    cases = real_drive.train + real_drive.test
+    assert all(c.image.shape == (584, 565, 3) and c.fov.shape == (584, 565) for c in cases)
+    assert all(c.vessels.dtype == bool and c.vessels.any() and not c.vessels.all() for c in cases)
+    assert all(c.vessels2 is not None and c.vessels2.shape == (584, 565) for c in real_drive.test)
+    assert "official test images 01-20" in real_drive.test_note
+
+
+@needs_real_drive
+def test_real_drive_fractions(real_drive):
+    cases = real_drive.train + real_drive.test
+    fov_fraction = np.mean([c.fov.mean() for c in cases])
+    vessel_frame = np.mean([c.vessels.mean() for c in cases])
+    vessel_fov = np.mean([c.vessels[c.fov].mean() for c in cases])
+    assert 0.6 < fov_fraction < 0.75  # measured 0.688
+    assert 0.07 < vessel_frame < 0.13  # measured 0.087
+    assert 0.07 < vessel_fov < 0.15  # measured 0.126
+
+
+@needs_real_drive
+def test_real_drive_status_is_present_and_read_only():
+    before = sorted(p.name for p in REAL_ROOT.iterdir())
+    rows = _rows(REAL_ROOT)
+    assert rows["DRIVE"]["state"] == "present" and data.resolve_source("drive", "auto", REAL_ROOT) == "real"
+    assert sorted(p.name for p in REAL_ROOT.iterdir()) == before
