@@ -18,6 +18,16 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this ma
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
+ALL_CELLS_RAN = """[...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].every(
+    e => /\\[\\d+\\]/.test(e.textContent))"""
+
+
+def accept_kernel_dialog(page):
+    """JupyterLab may ask which kernel to start for a fresh notebook: take the proposed one."""
+    select = page.get_by_role("button", name="Select", exact=True)
+    if select.count() and select.is_visible():
+        select.click()
+
 
 def free_port():
     with socket.socket() as s:
@@ -55,12 +65,13 @@ def test_notebook_runs_in_jupyterlab(lab):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/lab/tree/00_setup_check.ipynb?token={token}")
         page.locator(".jp-Notebook").wait_for(timeout=120_000)
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+        page.wait_for_timeout(5000)
+        accept_kernel_dialog(page)
         page.get_by_role("menuitem", name="Run").click()
         page.get_by_text("Run All Cells", exact=True).click()
         page.wait_for_timeout(2000)
-        page.wait_for_function("![...document.querySelectorAll('.jp-InputPrompt')].some("
-                               "e => e.textContent.includes('*'))", timeout=240_000)
+        accept_kernel_dialog(page)
+        page.wait_for_function(ALL_CELLS_RAN, timeout=240_000)
         page.screenshot(path=str(shots / "00_setup_check.png"), full_page=True)
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         texts = [errors.nth(i).inner_text() for i in range(errors.count())]
