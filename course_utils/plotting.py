@@ -84,15 +84,15 @@ def weight_tiles(W, tile_shape, ax=None, title="", scale=None, ncols=None):
     return ax
 
 
-def show_weight_change(W_before, W_after, tile_shape, ncols=None):
-    """Before / after / difference tiles; before and after share one symmetric scale."""
+def show_weight_change(W_before, W_after, tile_shape, ncols=None,
+                       titles=("before training", "after training", "difference (own scale)")):
+    """Before / after / difference tiles; before and after share one symmetric scale (weight sections)."""
     W_before, W_after = _numpy(W_before), _numpy(W_after)
     fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     scale = float(max(np.abs(W_before).max(), np.abs(W_after).max()))
-    weight_tiles(W_before, tile_shape, axes[0], "before training", scale, ncols)
-    weight_tiles(W_after, tile_shape, axes[1], "after training", scale, ncols)
-    diff = W_after - W_before
-    weight_tiles(diff, tile_shape, axes[2], "difference (own scale)", None, ncols)
+    weight_tiles(W_before, tile_shape, axes[0], titles[0], scale, ncols)
+    weight_tiles(W_after, tile_shape, axes[1], titles[1], scale, ncols)
+    weight_tiles(W_after - W_before, tile_shape, axes[2], titles[2], None, ncols)
     fig.tight_layout()
     return fig
 

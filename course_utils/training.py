@@ -35,8 +35,10 @@ def accuracy(output, y):
 
 
 def _progress(iterable, desc, total=None):
-    """tqdm.auto bar: widget in JupyterLab, text in a terminal, silent in smoke mode (CI)."""
-    return tqdm(iterable, desc=desc, total=total, leave=False, disable=is_smoke())
+    """tqdm.auto bar: widget in JupyterLab, text in a terminal; silent in smoke mode (CI), and for headless
+    runs that store outputs (COURSE_PROGRESS=0, set by scripts/run_notebooks.py)."""
+    quiet = is_smoke() or os.environ.get("COURSE_PROGRESS", "1") == "0"
+    return tqdm(iterable, desc=desc, total=total, leave=False, disable=quiet)
 
 
 def train_epoch(net, loader, loss_fn, optimizer, device, desc="train"):

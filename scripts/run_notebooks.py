@@ -1,5 +1,6 @@
 """Execute notebooks top to bottom in a fresh kernel (make run / make store); prints each wall time."""
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,8 @@ def has_error(nb):
 def run_one(path, out_dir=None, inplace=False, timeout=1800):
     """Run one notebook in its own folder; write it to out_dir or back in place; return seconds."""
     nb = nbformat.read(path, as_version=4)
+    os.environ["COURSE_PROGRESS"] = "0"  # no progress widgets in stored outputs
+    os.environ["COURSE_WIDGETS"] = "0"  # explorers draw their static figure
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
