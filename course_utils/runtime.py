@@ -72,11 +72,11 @@ def _is_int(value):
 
 def _check_common(params):
     """Validate the parameter names every notebook shares; other names pass through unchanged."""
-    counts = tuple(k for k in params if k.endswith(("_epochs", "_every")))
+    counts = tuple(k for k in params if k.endswith(("_epochs", "_every", "batch_size")))
     for name in ("num_epochs", "batch_size") + counts:
         if name in params:
             value = params[name]
-            minimum = 1 if name == "batch_size" or name == "num_epochs" else 0
+            minimum = 1 if name.endswith("batch_size") or name == "num_epochs" else 0
             check(_is_int(value) and value >= minimum,
                   f"{name} must be an integer >= {minimum} (got {value!r}), e.g. {name} = 5")
     for name in [k for k in params if k == "lr" or k.endswith("_lr")]:
@@ -135,10 +135,10 @@ def checkpoint_path(cfg, stage):
     """File for one training stage's checkpoints, keyed by title and parameters; None when off (fit calls).
 
     Set `checkpoint_every = N` in a parameters cell to save every N epochs: after a kernel restart, re-running
-    the notebook resumes each stage where it stopped. Smoke runs never checkpoint.
+    the notebook resumes each stage where it stopped. Smoke runs and COURSE_CHECKPOINTS=0 never checkpoint.
     """
     every = getattr(cfg, "checkpoint_every", 0)
-    if not every or cfg.smoke:
+    if not every or cfg.smoke or os.environ.get("COURSE_CHECKPOINTS", "1") == "0":
         return None
     skip = {"device", "root", "generator", "smoke", "title", "source", "checkpoint_every"}
     params = sorted((k, repr(v)) for k, v in vars(cfg).items() if k not in skip)

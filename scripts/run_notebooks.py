@@ -19,6 +19,7 @@ def run_one(path, out_dir=None, inplace=False, timeout=1800):
     nb = nbformat.read(path, as_version=4)
     os.environ["COURSE_PROGRESS"] = "0"  # no progress widgets in stored outputs
     os.environ["COURSE_WIDGETS"] = "0"  # explorers draw their static figure
+    os.environ["COURSE_CHECKPOINTS"] = "0"  # a stored run trains from scratch, never resumes
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})

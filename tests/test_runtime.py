@@ -45,7 +45,8 @@ def test_start_prints_banner_and_applies_smoke(monkeypatch, capsys):
 @pytest.mark.parametrize("params,word", [
     ({"batch_size": 0}, "batch_size"), ({"num_epochs": 2.5}, "num_epochs"), ({"lr": -1}, "lr"),
     ({"data_source": "web"}, "data_source"), ({"seed": -3}, "seed"), ({"head_epochs": -1}, "head_epochs"),
-    ({"checkpoint_every": 1.5}, "checkpoint_every")])
+    ({"checkpoint_every": 1.5}, "checkpoint_every"),
+    ({"seg_batch_size": 0}, "seg_batch_size")])
 def test_start_rejects_bad_parameters(params, word):
     with pytest.raises(runtime.ParameterError, match=word):
         runtime.start("T", **params)
@@ -67,3 +68,9 @@ def test_checkpoint_path_keyed_by_parameters(monkeypatch):
     assert runtime.checkpoint_path(runtime.start("01a Demo", num_epochs=3, checkpoint_every=0), "ae") is None
     monkeypatch.setenv("COURSE_SMOKE", "1")
     assert runtime.checkpoint_path(runtime.start("01a Demo", num_epochs=3, checkpoint_every=1), "ae") is None
+
+
+def test_checkpoints_switched_off_by_environment(monkeypatch):
+    monkeypatch.setenv("COURSE_SMOKE", "0")
+    monkeypatch.setenv("COURSE_CHECKPOINTS", "0")
+    assert runtime.checkpoint_path(runtime.start("X", num_epochs=3, checkpoint_every=1), "ae") is None

@@ -11,6 +11,13 @@ VALID = {
                                                        "data_source": "synthetic", "seed": 3},
     "01b_fashion_mnist_layerwise_pretraining.ipynb": {"batch_size": 256, "hidden": 50,
                                                       "compare_end_to_end": False, "seed": 1},
+    "02_drive_patch_autoencoder.ipynb": {"patch_h": 11, "patch_w": 11, "batch_size": 64, "tile_stride": 5,
+                                         "sample_in_fov": False, "data_source": "synthetic"},
+    "02_drive_patch_autoencoder.ipynb#31": {"patch_h": 31, "patch_w": 31, "threshold": 0.3},
+    "03_drive_segnet_unet.ipynb": {"batch_size": 4, "unet_base": 8, "lr": 3e-3, "data_source": "synthetic"},
+    "04_all_idb_cam_resnet18.ipynb": {"batch_size": 16, "augment": False, "cell_radius": 30},
+    "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3,
+                                               "data_source": "synthetic"},
 }
 INVALID = {
     "00_setup_check.ipynb": [({"data_source": "internet"}, "data_source")],
@@ -18,6 +25,13 @@ INVALID = {
                                                        ({"lr": -0.5}, "lr"), ({"clf_lr": 0}, "clf_lr")],
     "01b_fashion_mnist_layerwise_pretraining.ipynb": [({"num_epochs": 0}, "num_epochs"),
                                                       ({"data_source": "web"}, "data_source")],
+    "02_drive_patch_autoencoder.ipynb": [({"patch_h": 700}, "patch_h"), ({"patch_w": 0}, "patch_w"),
+                                         ({"batch_size": 0}, "batch_size"), ({"threshold": 1.5}, "threshold")],
+    "03_drive_segnet_unet.ipynb": [({"batch_size": 0}, "batch_size"), ({"data_source": "kaggle"}, "data_source"),
+                                   ({"unet_epochs": -1}, "unet_epochs")],
+    "04_all_idb_cam_resnet18.ipynb": [({"lr": 0}, "lr"), ({"num_epochs": 0}, "num_epochs")],
+    "05_pca_autoencoders_segmentation.ipynb": [({"k": 0}, "k"), ({"fashion_source": "web"}, "fashion_source"),
+                                               ({"seg_batch_size": 0}, "seg_batch_size")],
 }
 
 
@@ -28,7 +42,7 @@ def smoke_env(monkeypatch):
 
 @pytest.mark.parametrize("name,overrides", VALID.items(), ids=list(VALID))
 def test_changed_values_run_cleanly(name, overrides):
-    nb = run(name, overrides)
+    nb = run(name.split("#")[0], overrides)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
 
