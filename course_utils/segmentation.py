@@ -1,0 +1,191 @@
+"""Semantic segmentation on DRIVE (notebooks 03 and 05): FOV-aware labels, crops, SegNet, U-Net, inference."""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUTSIDE, VESSEL, TISSUE = 0, 1, 2
+CLASS_NAMES = ("outside FOV", "vessel", "tissue")
+
+
+def make_labels(vessels, fov):
+    """3-class label map: 0 outside the FOV, 1 vessel, 2 retinal tissue (03, section "Labels")."""
+    vessels, fov = np.asarray(vessels), np.asarray(fov)
+    if vessels.dtype != bool or fov.dtype != bool:
+        raise TypeError("make_labels needs boolean masks; threshold label images without interpolating them")
+    labels = np.full(fov.shape, OUTSIDE, dtype=np.int64)
+    labels[fov & vessels] = VESSEL
+    labels[fov & ~vessels] = TISSUE
+    return labels
+
+
+def normalize_image(image, fov):
+    """H×W×3 image in [0,1] → float32 3×H×W, each channel standardised inside the FOV, 0 outside (03, "Data")."""
+    image, fov = np.asarray(image, dtype=np.float32), np.asarray(fov, dtype=bool)
+    inside = image[fov]
+    mean, std = inside.mean(axis=0), inside.std(axis=0) + 1e-6
+    out = (image - mean) / std
+    out[~fov] = 0.0
+    return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+
+def pad_to_size(x, y, size):
+    """Pad a C×H×W image with 0 and its H×W labels with OUTSIDE up to at least size×size (used by random_crops)."""
+    pad_h, pad_w = max(0, size - x.shape[1]), max(0, size - x.shape[2])
+    if pad_h or pad_w:
+        x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w)))
+        y = np.pad(y, ((0, pad_h), (0, pad_w)), constant_values=OUTSIDE)
+    return x, y
+
+
+def random_crops(x, y, num_crops, size, rng):
+    """num_crops random size×size windows of a C×H×W image and its labels, by index slicing only (03, "Crops")."""
+    x, y = pad_to_size(x, y, size)
+    tops = rng.integers(0, x.shape[1] - size + 1, num_crops)
+    lefts = rng.integers(0, x.shape[2] - size + 1, num_crops)
+    X = np.stack([x[:, t:t + size, l:l + size] for t, l in zip(tops, lefts)])
+    Y = np.stack([y[t:t + size, l:l + size] for t, l in zip(tops, lefts)])
+    return X, Y
+
+
+def make_crop_set(inputs, labels, num_crops, size, seed=0):
+    """Stack num_crops seeded random crops from every (input, label) pair into tensors N×C×s×s and N×s×s (03)."""
+    rng = np.random.default_rng(seed)
+    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels)]
+    X = torch.from_numpy(np.concatenate([p[0] for p in pairs]))
+    y = torch.from_numpy(np.concatenate([p[1] for p in pairs]))
+    return X, y
+
+
+def random_flips(X, y, generator=None):
+    """Flip each crop left-right and/or up-down at random (index reversal only; 03, training loop)."""
+    X, y = X.clone(), y.clone()
+    for dim in (-1, -2):
+        chosen = torch.rand(len(X), generator=generator) < 0.5
+        X[chosen] = X[chosen].flip(dim)
+        y[chosen] = y[chosen].flip(dim)
+    return X, y
+
+
+class SegNet(nn.Module):
+    """Lecture 50's one-stage SegNet: conv 3→64 + ReLU, 2×2 max-pool with indices, max-unpool, conv 64→3 (03)."""
+
+    stride = 2
+
+    def __init__(self, in_channels=3, num_classes=3, features=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, features, kernel_size=3, stride=1, padding=1)
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(features, num_classes, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        size = x.shape
+        x, indices = self.pool(x)
+        x = self.unpool(x, indices, output_size=size)
+        return self.conv2(x)
+
+
+def conv_block(in_channels, out_channels, batch_norm=True, dropout=0.0):
+    """Two 3×3 conv → (BatchNorm) → ReLU layers, then optional Dropout2d: one U-Net level (03, 05)."""
+    layers = []
+    for c_in in (in_channels, out_channels):
+        layers.append(nn.Conv2d(c_in, out_channels, kernel_size=3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU(inplace=True))
+    if dropout > 0:
+        layers.append(nn.Dropout2d(dropout))
+    return nn.Sequential(*layers)
+
+
+class UpStep(nn.Module):
+    """U-Net decoder step: bilinear ×2 upsampling, 1×1 conv halving the channels, concat skip, conv block (03)."""
+
+    def __init__(self, in_channels, out_channels, batch_norm=True, dropout=0.0):
+        super().__init__()
+        self.reduce = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        self.block = conv_block(2 * out_channels, out_channels, batch_norm, dropout)
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.block(torch.cat([skip, self.reduce(x)], dim=1))
+
+
+class UNet(nn.Module):
+    """Laptop-sized U-Net: depth poolings, widths base·2^k, skip connections, per-pixel class logits (03, 05)."""
+
+    def __init__(self, in_channels=3, num_classes=3, base=16, depth=3, batch_norm=True, dropout=0.0):
+        super().__init__()
+        widths = [base * 2 ** k for k in range(depth + 1)]
+        self.stride = 2 ** depth
+        self.down = nn.ModuleList([conv_block(in_channels, widths[0], batch_norm, dropout)] + [
+            conv_block(widths[k - 1], widths[k], batch_norm, dropout) for k in range(1, depth + 1)])
+        self.up = nn.ModuleList([UpStep(widths[k + 1], widths[k], batch_norm, dropout)
+                                 for k in reversed(range(depth))])
+        self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
+
+    def forward(self, x):
+        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
+            raise ValueError(f"UNet input {tuple(x.shape[-2:])} must be a multiple of {self.stride}; "
+                             f"use predict_probs, which pads")
+        skips = []
+        for k, block in enumerate(self.down):
+            x = block(F.max_pool2d(x, 2) if k else x)
+            skips.append(x)
+        x = skips.pop()
+        for step in self.up:
+            x = step(x, skips.pop())
+        return self.head(x)
+
+
+def count_parameters(net):
+    """Number of trainable parameters (03, model cells)."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+def pad_to_multiple(x, multiple):
+    """Zero-pad an N×C×H×W tensor at the bottom/right so H and W are multiples of `multiple` (predict_probs)."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, -w % multiple, 0, -h % multiple))
+
+
+@torch.no_grad()
+def predict_probs(net, image, device="cpu"):
+    """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03)."""
+    net.eval()
+    x = torch.as_tensor(image, dtype=torch.float32)[None].to(device)
+    h, w = x.shape[-2:]
+    logits = net(pad_to_multiple(x, getattr(net, "stride", 1)))
+    return torch.softmax(logits[0, :, :h, :w], dim=0).cpu()
+
+
+def vessel_probability(probs, fov):
+    """Vessel score p(vessel)/(p(vessel)+p(tissue)) inside the FOV, 0 outside, from C×H×W probabilities (03)."""
+    probs = torch.as_tensor(probs)
+    score = probs[VESSEL] / (probs[VESSEL] + probs[TISSUE]).clamp_min(1e-12)
+    return torch.where(torch.as_tensor(np.asarray(fov, dtype=bool)), score, torch.zeros_like(score)).numpy()
+
+
+def predicted_labels(probs):
+    """Arg-max class map H×W from C×H×W probabilities (03, predicted masks)."""
+    return torch.as_tensor(probs).argmax(dim=0).numpy()
+
+
+class PixelNLLLoss(nn.Module):
+    """Per-pixel negative log-likelihood on log_softmax(logits, dim=1), optional class weights (03 loss)."""
+
+    def __init__(self, weight=None):
+        super().__init__()
+        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
+
+    def forward(self, logits, y):
+        return F.nll_loss(F.log_softmax(logits, dim=1), y, weight=self.weight)
+
+
+def class_weights(y, num_classes=3, power=0.5):
+    """Class weights (1/frequency)^power, normalised to mean 1 over present classes (03, optional loss weighting)."""
+    counts = torch.bincount(torch.as_tensor(y).flatten(), minlength=num_classes).double()
+    weights = torch.where(counts > 0, counts.clamp_min(1) ** -power, torch.zeros_like(counts))
+    return (weights * (counts > 0).sum() / weights.sum()).float()

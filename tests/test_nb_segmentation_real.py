@@ -1,0 +1,59 @@
+"""Real-DRIVE check for notebook 03: a short U-Net training on a few real crops beats chance inside the FOV."""
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from course_utils import data, metrics, segmentation, training
+
+REAL_DRIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "DRIVE"
+
+pytestmark = pytest.mark.skipif(not REAL_DRIVE.is_dir(), reason=f"real DRIVE not found at {REAL_DRIVE}")
+
+
+@pytest.fixture(scope="module")
+def drive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    (root / "DRIVE").symlink_to(REAL_DRIVE)  # read in place, never copied
+    return data.load_drive("real", root=root)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small batches: one thread avoids spin-waiting when the team's jobs share the 2 cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def crop_tensors(cases, num_crops, size, seed):
+    inputs = [segmentation.normalize_image(c.image, c.fov) for c in cases]
+    labels = [segmentation.make_labels(c.vessels, c.fov) for c in cases]
+    return segmentation.make_crop_set(inputs, labels, num_crops, size, seed)
+
+
+def test_real_drive_has_official_test_labels(drive):
+    assert len(drive.train) == 20 and len(drive.test) == 20
+    case = drive.test[0]
+    labels = segmentation.make_labels(case.vessels, case.fov)
+    assert labels.shape == (584, 565) and set(torch.unique(torch.from_numpy(labels)).tolist()) == {0, 1, 2}
+    assert case.vessels2 is not None
+
+
+def test_short_unet_training_reaches_vessel_auc_above_chance(drive):
+    torch.manual_seed(0)
+    X, y = crop_tensors(drive.train[:6], num_crops=16, size=64, seed=0)
+    net = segmentation.UNet(base=8, depth=2)
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    start = time.perf_counter()
+    history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), segmentation.PixelNLLLoss(),
+                           optimizer, num_epochs=4, device="cpu")
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    case = drive.test[0]
+    probs = segmentation.predict_probs(net, segmentation.normalize_image(case.image, case.fov))
+    score = segmentation.vessel_probability(probs, case.fov)
+    result = metrics.binary_metrics(score, case.vessels, case.fov)
+    print(f"vessel AUC inside the FOV after {time.perf_counter() - start:.1f} s: {result['auc']:.3f}")
+    assert result["auc"] > 0.85
