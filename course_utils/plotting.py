@@ -51,6 +51,12 @@ def show_images(images, titles=None, ncols=None, cmap="gray", size=2.2):
     return fig
 
 
+def near_square(n):
+    """(h, w) with h·w = n and h the largest divisor not above √n: tile shape for n weights (01a head tiles)."""
+    h = max(d for d in range(1, math.isqrt(n) + 1) if n % d == 0)
+    return h, n // h
+
+
 def tile_grid(W, tile_shape, ncols=None, pad=1):
     """Arrange rows of W (one per unit; colour rows flattened C×H×W) as h×w(×3) tiles, NaN padding."""
     W = _numpy(W).astype(np.float32)

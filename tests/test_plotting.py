@@ -36,3 +36,9 @@ def test_figures_build_without_error():
     plotting.plot_confusion(np.array([[3, 1], [0, 2]]), ["a", "b"])
     plotting.overlay(np.zeros((8, 8, 3), np.uint8), np.random.rand(8, 8), title="cam")
     matplotlib.pyplot.close("all")
+
+
+def test_near_square_factorises():
+    assert plotting.near_square(100) == (10, 10)
+    assert plotting.near_square(50) == (5, 10)
+    assert plotting.near_square(97) == (1, 97)
