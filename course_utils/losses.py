@@ -9,12 +9,8 @@ from torch import nn
 
 
 def soft_dice(prob, target, mask=None, smooth=0.0):
-    """Soft Dice 2·Σ(p·t) / (Σp + Σt), pooled over all pixels in the mask (notebook 05, section 3).
-
-    prob holds probabilities in [0, 1], target 0/1 values of the same shape; mask (same shape, bool)
-    keeps the pixels to count. `smooth` is added to numerator and denominator; with smooth=0, two empty
-    masks give 1.0 (perfect agreement on "nothing there").
-    """
+    """Soft Dice 2·Σ(p·t) / (Σp + Σt) of probabilities vs 0/1 targets, pooled over the mask (05, s. 3-4)."""
+    # `smooth` is added on top and bottom; with smooth=0 two empty masks agree perfectly (1.0)
     prob, target = prob.float(), target.float()
     if mask is not None:
         prob, target = prob * mask, target * mask
@@ -78,7 +74,7 @@ class SoftDiceLoss(nn.Module):
 
 
 def soft_dice_per_class(prob, target, num_classes, mask=None, smooth=0.0):
-    """Soft Dice of each class: prob N×C×H×W (softmax), target N×H×W class indices (notebook 05, section 3)."""
+    """Soft Dice of each class: prob N×C×H×W (softmax), target N×H×W class indices (notebook 05, s. 3)."""
     onehot = F.one_hot(target, num_classes).movedim(-1, 1)
     class_mask = None if mask is None else mask.unsqueeze(1).expand_as(prob)
     scores = [soft_dice(prob[:, c], onehot[:, c], None if mask is None else class_mask[:, c], smooth)

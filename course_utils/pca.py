@@ -66,17 +66,15 @@ def explained_variance_ratio(pca):
 
 
 def orthonormal_basis(A, rtol=1e-10):
-    """Orthonormal basis (d, r) of the column space of A (d, k), dropping null directions (notebook 05, section 1)."""
+    """Orthonormal basis (d, r) of the column space of A (d, k), null directions dropped (notebook 05, s. 1)."""
     U, S, _ = torch.linalg.svd(A.double(), full_matrices=False)
     keep = S > rtol * S.max()
     return U[:, keep]
 
 
 def principal_angles(A, B, degrees=True):
-    """Principal angles between the column spaces of A (d, p) and B (d, q), smallest first (notebook 05, section 1).
-
-    The cosines are the singular values of Qa^T Qb for orthonormal bases Qa, Qb; there are min(p, q) angles.
-    """
+    """Principal angles between the column spaces of A (d, p) and B (d, q), smallest first (notebook 05, s. 1)."""
+    # cosines = singular values of Qa^T Qb for orthonormal bases Qa, Qb (min(p, q) angles, float64)
     Qa, Qb = orthonormal_basis(A), orthonormal_basis(B)
     cosines = torch.linalg.svdvals(Qa.T @ Qb).clamp(-1.0, 1.0)
     angles = torch.arccos(cosines)
