@@ -6,13 +6,7 @@ from torch import nn
 from course_utils import autoencoders as ae
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids spin-waiting when the team's processes share the 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sgd_steps(net, X, target, lr=0.1, steps=5):

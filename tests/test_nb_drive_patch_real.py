@@ -20,13 +20,7 @@ def drive(tmp_path_factory):
     return data.load_drive("real", root=root)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small batches: one thread avoids spin-waiting when the team's jobs share the 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytestmark, pytest.mark.usefixtures("one_thread")]
 
 
 def train_patch_segmenter(cases, patch_hw, per_image, ae_epochs, head_epochs, lr=2e-3, batch_size=50):

@@ -19,13 +19,7 @@ def drive(tmp_path_factory):
     return data.load_drive("real", root=root)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small batches: one thread avoids spin-waiting when the team's jobs share the 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [pytestmark, pytest.mark.usefixtures("one_thread")]
 
 
 def crop_tensors(cases, num_crops, size, seed):
