@@ -41,8 +41,8 @@ def _progress(iterable, desc, total=None):
     return tqdm(iterable, desc=desc, total=total, leave=False, disable=quiet)
 
 
-def train_epoch(net, loader, loss_fn, optimizer, device, desc="train"):
-    """One pass over the loader; returns the sample-weighted mean loss."""
+def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler=None):
+    """One pass over the loader (scheduler, if any, stepped after every batch); returns the mean loss."""
     net.train()
     total, count = 0.0, 0
     for X, y in _progress(loader, desc, total=len(loader)):
@@ -51,6 +51,8 @@ def train_epoch(net, loader, loss_fn, optimizer, device, desc="train"):
         loss = loss_fn(net(X), y)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total += loss.item() * len(X)
         count += len(X)
     return total / max(count, 1)
@@ -80,42 +82,70 @@ def predict(net, X, batch_size=256, device="cpu"):
     return torch.cat(outputs) if outputs else torch.empty(0)
 
 
-def save_checkpoint(path, net, optimizer, epoch, history):
-    """Write model, optimiser, epoch and history atomically (temp file, then rename)."""
+@torch.no_grad()
+def recalibrate_batchnorm(net, X, device, batch_size=50):
+    """Recompute every BatchNorm's running mean/variance as plain averages over X with the final weights (04)."""
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in layers]
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average instead of an exponential one
+    net.train()
+    for i in range(0, len(X), batch_size):
+        net(X[i:i + batch_size].to(device))
+    for m, momentum in zip(layers, saved):
+        m.momentum = momentum
+    net.eval()
+
+
+def save_checkpoint(path, net, optimizer, epoch, history, scheduler=None):
+    """Write model, optimiser, scheduler, epoch and history atomically (temp file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     state = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-             "history": history, "rng": torch.get_rng_state()}
+             "history": history, "rng": torch.get_rng_state(),
+             "scheduler": None if scheduler is None else scheduler.state_dict()}
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path, net, optimizer):
+def load_checkpoint(path, net, optimizer, scheduler=None):
     """Restore a checkpoint written by save_checkpoint; returns (epoch, history)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     net.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"])
     return state["epoch"], state["history"]
 
 
-def _loader_state(loader):
-    return loader.generator.get_state() if isinstance(loader, TensorLoader) else None
+def _generators(loader):
+    """Random generators of a loader and of the loaders it wraps (augmenting wrappers keep theirs in .loader)."""
+    found = []
+    while loader is not None:
+        if isinstance(getattr(loader, "generator", None), torch.Generator):
+            found.append(loader.generator)
+        loader = getattr(loader, "loader", None)
+    return found
 
 
 def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=None, metrics=None,
-        checkpoint=None, checkpoint_every=0, desc="train"):
-    """Train for num_epochs, return the per-epoch history; resumes from `checkpoint` if it exists."""
+        checkpoint=None, checkpoint_every=0, desc="train", scheduler=None):
+    """Train for num_epochs, return the per-epoch history; resumes from `checkpoint` if it exists.
+
+    `scheduler` is a per-batch learning-rate scheduler (e.g. OneCycleLR over num_epochs * len(train_loader) steps).
+    """
     history, first = {"train_loss": [], "epoch_time": []}, 0
     if checkpoint is not None and Path(checkpoint).exists():
-        first, history = load_checkpoint(checkpoint, net, optimizer)
+        first, history = load_checkpoint(checkpoint, net, optimizer, scheduler)
         _restore_loader(train_loader, history)
         print(f"resumed from {checkpoint} after epoch {first}")
     bar = _progress(range(first, num_epochs), desc, total=num_epochs - first)
     for epoch in bar:
         start = time.perf_counter()
-        history["train_loss"].append(train_epoch(net, train_loader, loss_fn, optimizer, device, desc))
+        history["train_loss"].append(train_epoch(net, train_loader, loss_fn, optimizer, device, desc, scheduler))
         if val_loader is not None:
             for name, value in evaluate(net, val_loader, loss_fn, device, metrics).items():
                 history.setdefault(f"val_{name}", []).append(value)
@@ -123,20 +153,21 @@ def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=No
         _remember_loader(train_loader, history)
         if checkpoint is not None and (epoch + 1 == num_epochs or
                                        (checkpoint_every and (epoch + 1) % checkpoint_every == 0)):
-            save_checkpoint(checkpoint, net, optimizer, epoch + 1, history)
+            save_checkpoint(checkpoint, net, optimizer, epoch + 1, history, scheduler)
     return history
 
 
 def _remember_loader(loader, history):
-    """Keep the loader's shuffling state in the history so a resumed run sees the same batches."""
-    state = _loader_state(loader)
-    if state is not None:
-        history["loader_state"] = state
+    """Keep the loader's shuffling/augmentation states in the history so a resumed run sees the same batches."""
+    states = [g.get_state() for g in _generators(loader)]
+    if states:
+        history["loader_state"] = states
 
 
 def _restore_loader(loader, history):
-    if isinstance(loader, TensorLoader) and "loader_state" in history:
-        loader.generator.set_state(history["loader_state"])
+    """Put back the states saved by _remember_loader (fit, on resume)."""
+    for generator, state in zip(_generators(loader), history.get("loader_state", [])):
+        generator.set_state(state)
 
 
 def summary(history, keys=("train_loss", "val_loss", "val_accuracy")):

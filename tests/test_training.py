@@ -77,3 +77,52 @@ def test_checkpoint_written_atomically_every_n(tmp_path):
                  checkpoint=ckpt, checkpoint_every=5)
     state = torch.load(ckpt, weights_only=True)
     assert state["epoch"] == 2 and len(state["history"]["train_loss"]) == 2
+
+
+class _NoisyLoader:
+    """An augmenting wrapper like cam.AugmentedLoader: its own generator, the wrapped loader in .loader."""
+
+    def __init__(self, loader, seed=0):
+        self.loader, self.generator = loader, torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for X, y in self.loader:
+            yield X + 0.1 * torch.randn(X.shape, generator=self.generator), y
+
+
+def _scheduled(net, opt, epochs, steps):
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=epochs * steps)
+
+
+def test_scheduler_steps_every_batch_and_resumes(tmp_path):
+    X, y = _problem()
+    make_loader = lambda: _NoisyLoader(training.TensorLoader(X, y, 32, seed=5), seed=3)  # noqa: E731
+    net, opt = _setup()
+    sched = _scheduled(net, opt, 6, 8)
+    full = training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 6, "cpu", scheduler=sched)
+    assert sched.last_epoch == 48  # one step per batch, 8 batches x 6 epochs
+    ckpt = tmp_path / "ckpt.pt"
+    net, opt = _setup()
+    training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 2, "cpu", checkpoint=ckpt, checkpoint_every=1,
+                 scheduler=_scheduled(net, opt, 6, 8))
+    net, opt = _setup(seed=99)  # restart: weights, optimiser, scheduler and both generators from the file
+    sched = _scheduled(net, opt, 6, 8)
+    resumed = training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 6, "cpu", checkpoint=ckpt,
+                           scheduler=sched)
+    assert resumed["train_loss"] == full["train_loss"] and sched.last_epoch == 48
+
+
+def test_recalibrate_batchnorm_matches_the_data_statistics():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    X = 3 * torch.randn(120, 4) + 5
+    bn = net[1]
+    bn.running_mean.fill_(100.0)  # stale statistics, as after fast-changing weights
+    training.recalibrate_batchnorm(net, X, "cpu", batch_size=40)
+    hidden = net[0](X)
+    assert torch.allclose(bn.running_mean, hidden.mean(dim=0), atol=1e-4)
+    assert torch.allclose(bn.running_var, hidden.var(dim=0), rtol=0.05)  # mean of 3 batch variances
+    assert bn.momentum == 0.1 and not net.training
