@@ -29,6 +29,29 @@ def normalize_image(image, fov):
     return np.ascontiguousarray(out.transpose(2, 0, 1))
 
 
+def gaussian_blur(x, sigma):
+    """Separable Gaussian blur of a C×H×W tensor, borders mirrored (local_contrast)."""
+    radius = max(1, int(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-t ** 2 / (2 * sigma ** 2))
+    kernel = kernel / kernel.sum()
+    c = x.shape[0]
+    out = F.pad(x[None], (radius,) * 4, mode="reflect")
+    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)[0]
+
+
+def local_contrast(image, fov, sigma=8.0):
+    """H×W×3 image in [0,1] → float32 3×H×W: each channel minus its local mean, over its local standard
+    deviation (Gaussian window of `sigma` px, FOV pixels only), 0 outside the FOV (03, "Data")."""
+    x = torch.from_numpy(np.asarray(image, dtype=np.float32)).permute(2, 0, 1)
+    inside = torch.from_numpy(np.asarray(fov, dtype=bool)).float()[None]
+    weight = gaussian_blur(inside, sigma).clamp_min(1e-3)  # share of FOV pixels in each window
+    centred = x - gaussian_blur(x * inside, sigma) / weight
+    spread = (gaussian_blur(centred ** 2 * inside, sigma) / weight).sqrt()
+    return np.ascontiguousarray((centred / (spread + 1e-3) * inside).numpy())
+
+
 def pad_to_size(x, y, size):
     """Pad a C×H×W image with 0 and its H×W labels with OUTSIDE up to at least size×size (used by random_crops)."""
     pad_h, pad_w = max(0, size - x.shape[1]), max(0, size - x.shape[2])
@@ -58,13 +81,27 @@ def make_crop_set(inputs, labels, num_crops, size, seed=0):
 
 
 def random_flips(X, y, generator=None):
-    """Flip each crop left-right and/or up-down at random (index reversal only; 03, training loop)."""
+    """Flip each crop and its labels left-right and/or up-down at random, by index reversal only (03, 05)."""
     X, y = X.clone(), y.clone()
     for dim in (-1, -2):
         chosen = torch.rand(len(X), generator=generator) < 0.5
         X[chosen] = X[chosen].flip(dim)
         y[chosen] = y[chosen].flip(dim)
     return X, y
+
+
+class FlipLoader:
+    """Wraps a loader of (crops, labels) batches and flips them afresh every epoch (03, training)."""
+
+    def __init__(self, loader, seed=0):
+        self.loader, self.generator = loader, torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for X, y in self.loader:
+            yield random_flips(X, y, self.generator)
 
 
 class SegNet(nn.Module):
@@ -152,13 +189,20 @@ def pad_to_multiple(x, multiple):
 
 
 @torch.no_grad()
-def predict_probs(net, image, device="cpu"):
-    """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03)."""
+def predict_probs(net, image, device="cpu", flips=False):
+    """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03).
+
+    flips=True averages the maps of the image and its three mirror images (test-time augmentation).
+    """
     net.eval()
     x = torch.as_tensor(image, dtype=torch.float32)[None].to(device)
     h, w = x.shape[-2:]
-    logits = net(pad_to_multiple(x, getattr(net, "stride", 1)))
-    return torch.softmax(logits[0, :, :h, :w], dim=0).cpu()
+    views = [(), (-1,), (-2,), (-2, -1)] if flips else [()]
+    total = 0
+    for dims in views:
+        logits = net(pad_to_multiple(x.flip(dims), getattr(net, "stride", 1)))[0, :, :h, :w]
+        total = total + torch.softmax(logits, dim=0).flip(dims)  # dims count from the end: same axes
+    return (total / len(views)).cpu()
 
 
 def vessel_probability(probs, fov):

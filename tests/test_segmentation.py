@@ -8,13 +8,7 @@ import torch.nn.functional as F
 from course_utils import segmentation as S
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids spin-waiting when the team's jobs share the 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small_masks():
@@ -92,6 +86,32 @@ def test_make_crop_set_is_deterministic_for_a_seed():
     assert not torch.equal(X1, X3)
 
 
+def test_gaussian_blur_keeps_constants_and_mass():
+    x = torch.full((2, 30, 40), 3.0)
+    assert torch.allclose(S.gaussian_blur(x, 2.0), x)
+    spike = torch.zeros(1, 41, 41)
+    spike[0, 20, 20] = 1.0
+    blurred = S.gaussian_blur(spike, 2.0)
+    assert blurred.shape == spike.shape and abs(blurred.sum().item() - 1.0) < 1e-4
+    assert blurred[0, 20, 20] == blurred.max() and torch.allclose(blurred, blurred.flip(-1))
+
+
+def test_local_contrast_removes_illumination_and_zeroes_outside():
+    rng = np.random.default_rng(0)
+    fov = np.zeros((60, 80), bool)
+    fov[5:55, 5:75] = True
+    texture = rng.random((60, 80, 1)) * 0.1
+    ramp = np.linspace(0.1, 0.8, 80)[None, :, None]  # a slow illumination gradient
+    image = np.concatenate([texture + ramp, texture * 2 + 0.2, texture + 0.5], axis=2)
+    out = S.local_contrast(image, fov, sigma=4.0)
+    assert out.shape == (3, 60, 80) and out.dtype == np.float32
+    assert np.all(out[:, ~fov] == 0)
+    left, right = out[:, 10:50, 10:30], out[:, 10:50, 50:70]
+    assert abs(left.mean() - right.mean()) < 0.1  # the ramp is gone
+    assert 0.7 < out[:, fov].std() < 1.3  # unit local spread
+    assert np.allclose(out[1, fov], out[2, fov], rtol=0.05, atol=0.01)  # same texture, other brightness and gain
+
+
 def test_random_flips_move_images_and_labels_together():
     y = torch.randint(0, 3, (16, 9, 11))
     X = torch.stack([y.float(), -y.float(), 2 * y.float()], dim=1)
@@ -99,6 +119,16 @@ def test_random_flips_move_images_and_labels_together():
     assert torch.equal(Xf[:, 0], yf.float()) and torch.equal(Xf[:, 2], 2 * yf.float())
     assert not torch.equal(yf, y)  # 16 crops: some were flipped
     assert torch.equal(X[:, 0], y.float())  # inputs untouched
+
+
+def test_flip_loader_changes_batches_each_epoch_but_keeps_pairs():
+    from course_utils import training
+    y = torch.randint(0, 3, (8, 6, 6))
+    X = y.float()[:, None]
+    loader = S.FlipLoader(training.TensorLoader(X, y, batch_size=8, shuffle=False), seed=1)
+    (X1, y1), (X2, y2) = next(iter(loader)), next(iter(loader))
+    assert len(loader) == 1 and torch.equal(X1[:, 0], y1.float()) and torch.equal(X2[:, 0], y2.float())
+    assert not torch.equal(y1, y2)
 
 
 def test_segnet_layers_match_the_lecture():
@@ -189,6 +219,18 @@ def test_predict_probs_equals_softmax_when_no_padding_is_needed():
     expected = torch.softmax(net(x[None]), dim=1)[0]
     torch.testing.assert_close(S.predict_probs(net, x), expected)
     assert not net.training
+
+
+def test_predict_probs_with_flips_is_flip_invariant_and_exact_for_symmetric_nets():
+    torch.manual_seed(0)
+    x = torch.randn(3, 13, 22)  # odd sizes: padding happens before each flip is undone
+    net = S.UNet(base=4, depth=2).eval()
+    probs = S.predict_probs(net, x, flips=True)
+    for dims in [(-1,), (-2,)]:  # a mirrored input gives the mirrored map
+        torch.testing.assert_close(S.predict_probs(net, x.flip(dims), flips=True).flip(dims), probs)
+    assert not torch.allclose(probs, S.predict_probs(net, x))  # the four views really differ for a U-Net
+    pointwise = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1)).eval()  # commutes with flips: nothing changes
+    torch.testing.assert_close(S.predict_probs(pointwise, x, flips=True), S.predict_probs(pointwise, x))
 
 
 def test_vessel_probability_renormalises_inside_fov():
