@@ -2,9 +2,11 @@
 
     python benchmarks/run_benchmarks.py                  # micro-benchmarks (about two minutes)
     python benchmarks/run_benchmarks.py --notebooks      # plus every notebook in smoke mode
-Results are printed as a Markdown table and written to benchmarks/results.md with the machine they ran on.
+Default-settings wall times come from the latest complete `make run` / `make store` (scripts/run_notebooks.py
+logs every run in build/notebook_times.jsonl); they are listed when present. Results are printed as a Markdown table and written to benchmarks/results.md with the machine they ran on.
 """
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -47,18 +49,22 @@ def train_step_rate(net, X, y, loss_fn, steps=3):
 def model_rows():
     """Throughput of each notebook's model at its default input size."""
     ce = nn.CrossEntropyLoss()
-    nll = segmentation.PixelNLLLoss() if hasattr(segmentation, "PixelNLLLoss") else ce
+    nll = segmentation.PixelNLLLoss()
     rows = [
         ("01a/01b MLP autoencoder 784-100-100 (batch 1000)", autoencoders.mlp_autoencoder((784, 100, 100)),
          torch.rand(1000, 784), None, nn.MSELoss()),
         ("02 patch autoencoder 10x10x3 (batch 1000)", patches.build_autoencoder(10, 10),
          torch.rand(1000, 300), None, nn.MSELoss()),
-        ("03 SegNet, 224x224 crops (batch 10)", segmentation.SegNet(), torch.rand(10, 3, 224, 224),
-         torch.randint(0, 3, (10, 224, 224)), nll),
-        ("03 U-Net base 16 depth 3, 224x224 crops (batch 10)", segmentation.UNet(), torch.rand(10, 3, 224, 224),
-         torch.randint(0, 3, (10, 224, 224)), nll),
-        ("04 ResNet-18, 224x224 (batch 32)", cam.build_resnet18(weights=None), torch.rand(32, 3, 224, 224),
-         torch.randint(0, 2, (32,)), ce),
+        ("03 SegNet, 96x96 crops (batch 16, notebook default)", segmentation.SegNet(), torch.rand(16, 3, 96, 96),
+         torch.randint(0, 3, (16, 96, 96)), nll),
+        ("03 U-Net base 8 depth 3, 96x96 crops (batch 16, notebook default)", segmentation.UNet(base=8),
+         torch.rand(16, 3, 96, 96), torch.randint(0, 3, (16, 96, 96)), nll),
+        ("03 U-Net base 16 depth 3, 224x224 crops (batch 10, lecture size)", segmentation.UNet(base=16),
+         torch.rand(10, 3, 224, 224), torch.randint(0, 3, (10, 224, 224)), nll),
+        ("04 ResNet-18, 192x192 (128 + 2x32 border, batch 32, notebook default)", cam.build_resnet18(weights=None),
+         torch.rand(32, 3, 192, 192), torch.randint(0, 2, (32,)), ce),
+        ("04 ResNet-18, 224x224 (batch 32, lecture size)", cam.build_resnet18(weights=None),
+         torch.rand(32, 3, 224, 224), torch.randint(0, 2, (32,)), ce),
     ]
     out = []
     for name, net, X, y, loss_fn in rows:
@@ -97,7 +103,16 @@ def notebook_rows():
         subprocess.run([sys.executable, str(REPO / "scripts" / "run_notebooks.py"), "--out",
                         str(REPO / "build" / "bench"), str(nb)], check=True, env=env, capture_output=True)
         rows.append((f"{nb.stem} (smoke)", f"{time.perf_counter() - start:.1f} s"))
-    return rows
+    return rows + default_rows()
+
+
+def default_rows():
+    """Latest error-free default-settings run of each notebook, from build/notebook_times.jsonl."""
+    log = REPO / "build" / "notebook_times.jsonl"
+    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    latest = {e["notebook"]: e for e in entries if e["ok"] and not e["smoke"]}
+    return [(f"{Path(name).stem} (default settings, run of {e['date']})", f"{e['seconds']:.0f} s")
+            for name, e in sorted(latest.items()) if name.startswith(tuple("0123456789"))]
 
 
 def machine():

@@ -1,12 +1,26 @@
 """Execute notebooks top to bottom in a fresh kernel (make run / make store); prints each wall time."""
 import argparse
+import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+
+TIMES = Path(__file__).resolve().parent.parent / "build" / "notebook_times.jsonl"
+
+
+def record_time(path, seconds, ok):
+    """Append one run's wall time to build/notebook_times.jsonl (read by benchmarks/run_benchmarks.py)."""
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    entry = dict(notebook=path.name, seconds=round(seconds, 1), ok=ok, smoke=os.environ.get("COURSE_SMOKE") == "1",
+                 date=time.strftime("%Y-%m-%d %H:%M"), cores=os.cpu_count(), machine=platform.machine())
+    with open(TIMES, "a") as f:
+        f.write(json.dumps(entry) + "\n")
 
 
 def has_error(nb):
@@ -32,6 +46,7 @@ def run_one(path, out_dir=None, inplace=False, timeout=1800):
             target = Path(out_dir or "build/notebooks") / path.name  # keep the good stored copy
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target)
+        record_time(path, seconds, not has_error(nb))
         print(f"{path.name}: {seconds:.1f} s -> {target}", flush=True)
     return seconds
 
