@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .autoencoders import Autoencoder
+
 
 def check_patch_size(image_hw, patch_hw):
     """Raise ValueError unless 1 <= patch <= image in both directions (sampling and tiling in notebook 02)."""
@@ -75,24 +77,12 @@ def sample_patches(images, labels, patch_hw, per_image, seed=0, fovs=None):
     return torch.from_numpy(np.concatenate(X)), torch.from_numpy(np.concatenate(y))
 
 
-class PatchAutoencoder(nn.Module):
-    """Fully connected autoencoder of colour patches with an `encoder` and a `decoder` (section 3)."""
-
-    def __init__(self, encoder, decoder):
-        super().__init__()
-        self.encoder = encoder
-        self.decoder = decoder
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-
 def build_autoencoder(patch_h, patch_w, channels=3):
     """The lecture's autoencoder C·h·w → h·w → h·w (tanh) → h·w → C·h·w (sigmoid) (section 3)."""
     n_in, n_hid = channels * patch_h * patch_w, patch_h * patch_w
     encoder = nn.Sequential(nn.Linear(n_in, n_hid), nn.Tanh(), nn.Linear(n_hid, n_hid), nn.Tanh())
     decoder = nn.Sequential(nn.Linear(n_hid, n_hid), nn.Tanh(), nn.Linear(n_hid, n_in), nn.Sigmoid())
-    return PatchAutoencoder(encoder, decoder)
+    return Autoencoder(encoder, decoder)
 
 
 def build_segmenter(encoder, patch_h, patch_w):
