@@ -6,6 +6,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/nbrun.py
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from course_utils import data  # noqa: E402
+
+REAL_DRIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "DRIVE"
+
 
 @pytest.fixture
 def one_thread():
@@ -14,3 +18,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def real_drive(tmp_path_factory):
+    """Real DRIVE from ../shared/data/DRIVE, read in place through a symlink (never copied); skips when absent."""
+    if not REAL_DRIVE.is_dir():
+        pytest.skip(f"real DRIVE not found at {REAL_DRIVE}")
+    root = tmp_path_factory.mktemp("data")
+    (root / "DRIVE").symlink_to(REAL_DRIVE)
+    return data.load_drive("real", root=root)

@@ -1,26 +1,13 @@
 """Real-DRIVE check for notebook 02: a short patch-autoencoder training on a few real images beats chance."""
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from course_utils import data, metrics, patches, training
+from course_utils import metrics, patches, training
 
-REAL_DRIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "DRIVE"
-
-pytestmark = pytest.mark.skipif(not REAL_DRIVE.is_dir(), reason=f"real DRIVE not found at {REAL_DRIVE}")
-
-
-@pytest.fixture(scope="module")
-def drive(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    (root / "DRIVE").symlink_to(REAL_DRIVE)  # read in place, never copied
-    return data.load_drive("real", root=root)
-
-
-pytestmark = [pytestmark, pytest.mark.usefixtures("one_thread")]
+pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
 
 def train_patch_segmenter(cases, patch_hw, per_image, ae_epochs, head_epochs, lr=2e-3, batch_size=50):
@@ -37,8 +24,8 @@ def train_patch_segmenter(cases, patch_hw, per_image, ae_epochs, head_epochs, lr
     return seg, history
 
 
-def test_patches_sampled_in_fov_hold_more_vessel_than_whole_frame(drive):
-    cases = drive.train[:4]
+def test_patches_sampled_in_fov_hold_more_vessel_than_whole_frame(real_drive):
+    cases = real_drive.train[:4]
     labels = [c.vessels.astype(np.float32) for c in cases]
     images = [c.image for c in cases]
     _, y_fov = patches.sample_patches(images, labels, (10, 10), 500, seed=0, fovs=[c.fov for c in cases])
@@ -46,11 +33,11 @@ def test_patches_sampled_in_fov_hold_more_vessel_than_whole_frame(drive):
     assert y_fov.mean() > y_all.mean() > 0
 
 
-def test_short_patch_training_reaches_vessel_auc_above_chance(drive):
+def test_short_patch_training_reaches_vessel_auc_above_chance(real_drive):
     start = time.perf_counter()
-    seg, history = train_patch_segmenter(drive.train[:10], (10, 10), 500, ae_epochs=2, head_epochs=20)
+    seg, history = train_patch_segmenter(real_drive.train[:10], (10, 10), 500, ae_epochs=2, head_epochs=20)
     assert history["train_loss"][-1] < history["train_loss"][0]
-    cases = drive.test[:2]
+    cases = real_drive.test[:2]
     probs = [patches.predict_image(seg, c.image, (10, 10), stride=5) for c in cases]
     assert all(p.shape == c.vessels.shape for p, c in zip(probs, cases))
     result = metrics.binary_metrics(probs, [c.vessels for c in cases], [c.fov for c in cases])

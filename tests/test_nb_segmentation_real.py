@@ -1,25 +1,12 @@
 """Real-DRIVE check for notebook 03: a short U-Net training on a few real crops beats chance inside the FOV."""
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from course_utils import data, metrics, segmentation, training
+from course_utils import metrics, segmentation, training
 
-REAL_DRIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "DRIVE"
-
-pytestmark = pytest.mark.skipif(not REAL_DRIVE.is_dir(), reason=f"real DRIVE not found at {REAL_DRIVE}")
-
-
-@pytest.fixture(scope="module")
-def drive(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    (root / "DRIVE").symlink_to(REAL_DRIVE)  # read in place, never copied
-    return data.load_drive("real", root=root)
-
-
-pytestmark = [pytestmark, pytest.mark.usefixtures("one_thread")]
+pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
 
 def crop_tensors(cases, num_crops, size, seed):
@@ -28,24 +15,24 @@ def crop_tensors(cases, num_crops, size, seed):
     return segmentation.make_crop_set(inputs, labels, num_crops, size, seed)
 
 
-def test_real_drive_has_official_test_labels(drive):
-    assert len(drive.train) == 20 and len(drive.test) == 20
-    case = drive.test[0]
+def test_real_drive_has_official_test_labels(real_drive):
+    assert len(real_drive.train) == 20 and len(real_drive.test) == 20
+    case = real_drive.test[0]
     labels = segmentation.make_labels(case.vessels, case.fov)
     assert labels.shape == (584, 565) and set(torch.unique(torch.from_numpy(labels)).tolist()) == {0, 1, 2}
     assert case.vessels2 is not None
 
 
-def test_short_unet_training_reaches_vessel_auc_above_chance(drive):
+def test_short_unet_training_reaches_vessel_auc_above_chance(real_drive):
     torch.manual_seed(0)
-    X, y = crop_tensors(drive.train[:6], num_crops=16, size=64, seed=0)
+    X, y = crop_tensors(real_drive.train[:6], num_crops=16, size=64, seed=0)
     net = segmentation.UNet(base=8, depth=2)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = time.perf_counter()
     history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), segmentation.PixelNLLLoss(),
                            optimizer, num_epochs=4, device="cpu")
     assert history["train_loss"][-1] < history["train_loss"][0]
-    case = drive.test[0]
+    case = real_drive.test[0]
     probs = segmentation.predict_probs(net, segmentation.normalize_image(case.image, case.fov))
     score = segmentation.vessel_probability(probs, case.fov)
     result = metrics.binary_metrics(score, case.vessels, case.fov)

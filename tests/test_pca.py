@@ -116,15 +116,6 @@ def test_principal_angles_hand_computed_45_degrees_and_radians():
     assert P.principal_angles(xy, xz).tolist() == pytest.approx([0.0, 90.0], abs=1e-6)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny full-batch steps run fastest on one thread, above all on a busy shared CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def train_linear_autoencoder(X, k, steps=300, lr=0.05, seed=0):
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Linear(X.shape[1], k), nn.Linear(k, X.shape[1]))

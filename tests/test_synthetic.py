@@ -30,15 +30,6 @@ def all_idb_dir(tmp_path_factory):
     return synthetic.make_all_idb(tmp_path_factory.mktemp("all_idb"), seed=0, n_smears=N_SMEARS)
 
 
-@pytest.fixture
-def one_thread():
-    """Small torch fits run far faster on one thread when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def relative_files(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
