@@ -21,10 +21,16 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def real_drive(tmp_path_factory):
-    """Real DRIVE from ../shared/data/DRIVE, read in place through a symlink (never copied); skips when absent."""
+def real_drive_root(tmp_path_factory):
+    """A data root whose DRIVE links to ../shared/data/DRIVE (read in place, never copied); skips when absent."""
     if not REAL_DRIVE.is_dir():
         pytest.skip(f"real DRIVE not found at {REAL_DRIVE}")
     root = tmp_path_factory.mktemp("data")
     (root / "DRIVE").symlink_to(REAL_DRIVE)
-    return data.load_drive("real", root=root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def real_drive(real_drive_root):
+    """Real DRIVE cases, loaded through real_drive_root."""
+    return data.load_drive("real", root=real_drive_root)

@@ -36,6 +36,13 @@ INVALID = {
 }
 
 
+REAL_DATA = {  # the DRIVE notebooks with data_source = "real" (tests read ../shared/data/DRIVE in place)
+    "02_drive_patch_autoencoder.ipynb": {"data_source": "real"},
+    "03_drive_segnet_unet.ipynb": {"data_source": "real"},
+    "05_pca_autoencoders_segmentation.ipynb": {"data_source": "real", "fashion_source": "synthetic"},
+}
+
+
 @pytest.fixture
 def smoke_env(monkeypatch):
     monkeypatch.setenv("COURSE_SMOKE", "1")
@@ -56,3 +63,13 @@ def test_invalid_values_stop_in_setup_cell(name, overrides, word):
     assert error is not None, "an invalid value was accepted"
     ename, evalue = error
     assert ename == "ParameterError" and "Parameters cell" in evalue and word in evalue
+
+
+@pytest.mark.parametrize("name", REAL_DATA)
+def test_real_data_source_runs_cleanly(name, real_drive_root, monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", str(real_drive_root))
+    nb = run(name, REAL_DATA[name])
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    banner = next(o["text"] for o in outputs if o.get("output_type") == "stream")
+    assert "drive: REAL data from" in banner and str(real_drive_root) in banner
