@@ -13,6 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+from . import training
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FEATURE_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
@@ -129,19 +131,11 @@ def augment(X, max_shift, generator):
     return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks)]), max_shift, generator)
 
 
-class AugmentedLoader:
-    """Wraps a loader of (X, y) batches and augments every X afresh each epoch (04, training)."""
+class AugmentedLoader(training.AugmentedLoader):
+    """Wraps a loader of (X, y) batches and augments every X afresh each epoch with `augment` (04, training)."""
 
     def __init__(self, loader, max_shift=0, seed=0):
-        self.loader, self.max_shift = loader, max_shift
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for X, y in self.loader:
-            yield augment(X, self.max_shift, self.generator), y
+        super().__init__(loader, lambda X, y, generator: (augment(X, max_shift, generator), y), seed)
 
 
 # ---------------------------------------------------------------- CAM

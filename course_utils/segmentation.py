@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .training import AugmentedLoader
+
 OUTSIDE, VESSEL, TISSUE = 0, 1, 2
 CLASS_NAMES = ("outside FOV", "vessel", "tissue")
 
@@ -90,18 +92,11 @@ def random_flips(X, y, generator=None):
     return X, y
 
 
-class FlipLoader:
+class FlipLoader(AugmentedLoader):
     """Wraps a loader of (crops, labels) batches and flips them afresh every epoch (03, training)."""
 
     def __init__(self, loader, seed=0):
-        self.loader, self.generator = loader, torch.Generator().manual_seed(seed)
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for X, y in self.loader:
-            yield random_flips(X, y, self.generator)
+        super().__init__(loader, random_flips, seed)
 
 
 class SegNet(nn.Module):

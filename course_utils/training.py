@@ -29,6 +29,25 @@ class TensorLoader:
             yield (self.X[idx], self.y[idx]) if self.y is not None else (self.X[idx], self.X[idx])
 
 
+class AugmentedLoader:
+    """Wraps a loader of (X, y) batches and applies `augment(X, y, generator)` afresh every epoch (03, 04).
+
+    Its generator, and the wrapped loader's in `.loader`, are saved with fit's checkpoints, so a resumed run
+    sees the same augmented batches.
+    """
+
+    def __init__(self, loader, augment, seed=0):
+        self.loader, self.augment = loader, augment
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        for X, y in self.loader:
+            yield self.augment(X, y, self.generator)
+
+
 def accuracy(output, y):
     """Share of rows whose arg-max matches the label (classifier sections)."""
     return (output.argmax(dim=1) == y).float().mean().item()

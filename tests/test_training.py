@@ -79,18 +79,8 @@ def test_checkpoint_written_atomically_every_n(tmp_path):
     assert state["epoch"] == 2 and len(state["history"]["train_loss"]) == 2
 
 
-class _NoisyLoader:
-    """An augmenting wrapper like cam.AugmentedLoader: its own generator, the wrapped loader in .loader."""
-
-    def __init__(self, loader, seed=0):
-        self.loader, self.generator = loader, torch.Generator().manual_seed(seed)
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        for X, y in self.loader:
-            yield X + 0.1 * torch.randn(X.shape, generator=self.generator), y
+def _add_noise(X, y, generator):
+    return X + 0.1 * torch.randn(X.shape, generator=generator), y
 
 
 def _scheduled(net, opt, epochs, steps):
@@ -99,7 +89,8 @@ def _scheduled(net, opt, epochs, steps):
 
 def test_scheduler_steps_every_batch_and_resumes(tmp_path):
     X, y = _problem()
-    make_loader = lambda: _NoisyLoader(training.TensorLoader(X, y, 32, seed=5), seed=3)  # noqa: E731
+    def make_loader():
+        return training.AugmentedLoader(training.TensorLoader(X, y, 32, seed=5), _add_noise, seed=3)
     net, opt = _setup()
     sched = _scheduled(net, opt, 6, 8)
     full = training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 6, "cpu", scheduler=sched)
