@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import data_download
+from course_utils import data_download
 from course_utils import data
 from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_fashion  # noqa: F401
 
