@@ -99,10 +99,11 @@ def update_notebook(path, url):
 
 
 def update_readme(url, readme=REPO / "README.md"):
-    """Point README.md's existing Colab badges at `url`; True when the file changed."""
+    """Point README.md's Colab badges and `pip install "git+..."` lines at `url`; True when the file changed."""
     text = readme.read_text(encoding="utf-8")
     new = re.sub(r"https://colab\.research\.google\.com/github/[^/]+/[^/]+/blob/[^/]+/",
                  colab_link(url, ""), text)
+    new = re.sub(r'git\+https://github\.com/[^/"\s]+/[^/"\s]+', lambda _: f"git+{url}", new)
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text

@@ -112,3 +112,13 @@ def test_script_follows_a_changed_url(tmp_path, monkeypatch):
     assert "colab.research.google.com/github/someone/fork/blob/main/lab.ipynb" in nb.cells[0].source
     assert 'COURSE_REPO = "https://github.com/someone/fork"' in nb.cells[1].source
     assert sum(c.get("id") == "colab-setup" for c in nb.cells) == 1
+
+
+def test_readme_badges_and_install_lines_follow_the_url(tmp_path):
+    readme = tmp_path / "README.md"
+    shutil.copy(REPO / "README.md", readme)
+    assert not add_colab_cell.update_readme(URL, readme)  # README.md is up to date with pyproject.toml
+    assert add_colab_cell.update_readme("https://github.com/someone/fork", readme)
+    text = readme.read_text(encoding="utf-8")
+    assert URL not in text and text.count("colab.research.google.com/github/someone/fork/blob/main/notebooks/") == 7
+    assert 'pip install "git+https://github.com/someone/fork"' in text

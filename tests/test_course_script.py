@@ -73,3 +73,15 @@ def test_make_and_ci_go_through_the_script():
     for target in ("lab", "test"):
         out = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, check=True).stdout
         assert out.strip() == f"python3 scripts/course.py --venv .venv {target}"
+
+
+def test_environment_yml_lists_every_dependency_of_pyproject():
+    import re
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
+    listed = (REPO / "environment.yml").read_text()
+    for requirement in wanted:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+        assert re.search(rf"^\s*- {re.escape(requirement)}$", listed, re.MULTILINE), f"{name} missing"
+    assert "- -e .[lab,test]" in listed
