@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "dlvc-labs"  # per-user data folder of an installed package
 DATA_SOURCES = ("auto", "real", "synthetic")
 _device_cache = {}
 
@@ -18,9 +19,30 @@ class ParameterError(ValueError):
     """A value in a notebook's parameters cell is invalid (raised by `start` and `check`)."""
 
 
+def is_checkout():
+    """True when course_utils runs from a clone (editable install included), False when pip-installed."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
+
+
+DATA_COMMAND = "python data_download.py" if is_checkout() else "course-data"  # in fix messages
+
+
+def default_data_root():
+    """<repo>/data in a checkout; the per-user data folder (platformdirs) for an installed package."""
+    if is_checkout():
+        return REPO_ROOT / "data"
+    import platformdirs
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def data_root():
-    """Data root: $COURSE_DATA, default <repo>/data (every loader and data_download.py)."""
-    return Path(os.environ.get("COURSE_DATA") or REPO_ROOT / "data").expanduser().resolve()
+    """Data root: $COURSE_DATA, else default_data_root() (every loader and the data command)."""
+    return Path(os.environ.get("COURSE_DATA") or default_data_root()).expanduser().resolve()
+
+
+def checkpoint_dir():
+    """Checkpoint folder: <repo>/checkpoints in a checkout, else ./checkpoints beside the notebook (kernel cwd)."""
+    return (REPO_ROOT if is_checkout() else Path.cwd()) / "checkpoints"
 
 
 def is_smoke():
@@ -104,7 +126,7 @@ def source_line(dataset, source, root):
         return f"{dataset}: REAL data from {root}"
     return (f"{dataset}: *** SYNTHETIC STAND-IN *** procedurally generated under {root / 'synthetic'}; "
             f"it imitates the real dataset's layout, not its content. Figures below do not measure the real "
-            f"task (import the real data: python data_download.py status)")
+            f"task (import the real data: {DATA_COMMAND} status)")
 
 
 def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params):
@@ -144,4 +166,4 @@ def checkpoint_path(cfg, stage):
     params = sorted((k, repr(v)) for k, v in vars(cfg).items() if k not in skip)
     key = hashlib.sha1(repr((params, cfg.source)).encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "-", cfg.title.lower()).strip("-")
-    return REPO_ROOT / "checkpoints" / f"{slug}-{stage}-{key}.pt"
+    return checkpoint_dir() / f"{slug}-{stage}-{key}.pt"
