@@ -127,8 +127,6 @@ class StandInDevice(TorchFunctionMode):
             if name in ("to", "cpu") and inputs and out is inputs[0]:
                 out = out.view_as(out)  # a new tensor object, so the source keeps its device
             return _mark(out, target == STAND_IN)
-        if name == "__get__" and descriptor not in ("grad", "data"):
-            return out
         return _mark(out) if marked else out
 
 

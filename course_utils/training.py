@@ -50,6 +50,12 @@ class AugmentedLoader:
             yield self.augment(X, y, self.generator)
 
 
+def _place_loss(loss_fn, device):
+    """A loss that is a module (class weights as buffers, e.g. PixelNLLLoss) follows the model's device."""
+    if isinstance(loss_fn, torch.nn.Module):
+        place(loss_fn, device, "loss")
+
+
 def accuracy(output, y):
     """Share of rows whose arg-max matches the label (classifier sections)."""
     return (output.argmax(dim=1) == y).float().mean().item()
@@ -65,6 +71,7 @@ def _progress(iterable, desc, total=None):
 def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler=None):
     """One pass over the loader (scheduler, if any, stepped after every batch); returns the mean loss."""
     place(net, device, "train_epoch")
+    _place_loss(loss_fn, device)
     net.train()
     total, count = 0.0, 0
     for X, y in _progress(loader, desc, total=len(loader)):
@@ -84,6 +91,7 @@ def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler
 def evaluate(net, loader, loss_fn, device, metrics=None):
     """Mean loss and metrics (name -> fn(output, y)) over a loader, in eval mode, with net moved to device."""
     place(net, device, "evaluate")
+    _place_loss(loss_fn, device)
     net.eval()
     sums, count = {}, 0
     for X, y in loader:
@@ -171,6 +179,7 @@ def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=No
     OneCycleLR over num_epochs * len(train_loader) steps).
     """
     place(net, device, "fit")
+    _place_loss(loss_fn, device)
     history, first = {"train_loss": [], "epoch_time": []}, 0
     key = None
     if checkpoint is not None:
