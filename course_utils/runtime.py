@@ -51,9 +51,16 @@ def is_smoke():
 
 
 def get_device(verbose=True):
-    """Pick cuda, then mps, then cpu; printed once per kernel (set-up cell of every notebook)."""
+    """Pick cuda, then mps, then cpu; printed once per kernel (set-up cell of every notebook).
+
+    COURSE_DEVICE=standin picks a stand-in device played on the CPU (devices.StandInDevice): tests use it to find
+    tensors and modules a notebook leaves on the CPU, without a GPU.
+    """
     if "device" not in _device_cache:
-        if torch.cuda.is_available():
+        if os.environ.get("COURSE_DEVICE", "").strip().lower() == "standin":
+            from .devices import use_stand_in  # late import: devices is only needed for this check
+            device = use_stand_in()
+        elif torch.cuda.is_available():
             device = torch.device("cuda")
         elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             device = torch.device("mps")
@@ -67,6 +74,8 @@ def get_device(verbose=True):
 
 def describe_device(device):
     """One-line description of a device for the notebook banner."""
+    if device == torch.device("cpu", 0) and os.environ.get("COURSE_DEVICE", "").strip().lower() == "standin":
+        return "STAND-IN device played on the CPU (COURSE_DEVICE=standin, a check for tensors left behind)"
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
@@ -153,11 +162,18 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params)
                            generator=generator, title=title)
 
 
+def checkpoint_dir():
+    """Folder that holds every notebook's checkpoints (checkpoint_path): $COURSE_CHECKPOINT_DIR or <repo>/checkpoints."""
+    return Path(os.environ.get("COURSE_CHECKPOINT_DIR") or REPO_ROOT / "checkpoints").expanduser().resolve()
+
+
 def checkpoint_path(cfg, stage):
-    """File for one training stage's checkpoints, keyed by title and parameters; None when off (fit calls).
+    """File for one training stage's checkpoints, named by title, stage and parameters; None when off (fit calls).
 
     Set `checkpoint_every = N` in a parameters cell to save every N epochs: after a kernel restart, re-running
-    the notebook resumes each stage where it stopped. Smoke runs and COURSE_CHECKPOINTS=0 never checkpoint.
+    the notebook resumes each stage where it stopped. `fit` resumes a file only when it holds the same training
+    (model, starting weights, trainable set, optimiser, loss, data, schedule); otherwise it trains from scratch and
+    replaces it. Smoke runs and COURSE_CHECKPOINTS=0 never checkpoint.
     """
     every = getattr(cfg, "checkpoint_every", 0)
     if not every or cfg.smoke or os.environ.get("COURSE_CHECKPOINTS", "1") == "0":
