@@ -41,8 +41,10 @@ def data_root():
 
 
 def checkpoint_dir():
-    """Checkpoint folder: <repo>/checkpoints in a checkout, else ./checkpoints beside the notebook (kernel cwd)."""
-    return (REPO_ROOT if is_checkout() else Path.cwd()) / "checkpoints"
+    """Checkpoint folder (checkpoint_path): $COURSE_CHECKPOINT_DIR, else <repo>/checkpoints in a checkout, else
+    ./checkpoints beside the notebook (the kernel's working directory) for an installed package."""
+    folder = os.environ.get("COURSE_CHECKPOINT_DIR") or (REPO_ROOT if is_checkout() else Path.cwd()) / "checkpoints"
+    return Path(folder).expanduser().resolve()
 
 
 def is_smoke():
@@ -160,11 +162,6 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params)
     print("params : " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     return SimpleNamespace(**params, device=device, source=source, smoke=smoke_mode, root=root,
                            generator=generator, title=title)
-
-
-def checkpoint_dir():
-    """Folder that holds every notebook's checkpoints (checkpoint_path): $COURSE_CHECKPOINT_DIR or <repo>/checkpoints."""
-    return Path(os.environ.get("COURSE_CHECKPOINT_DIR") or REPO_ROOT / "checkpoints").expanduser().resolve()
 
 
 def checkpoint_path(cfg, stage):
