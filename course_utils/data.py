@@ -70,6 +70,14 @@ class DriveData:
 
 
 @dataclass
+class DriveSplit:
+    """DRIVE training cases split for model selection: train, validation; note names the validation images."""
+    train: list
+    validation: list
+    note: str
+
+
+@dataclass
 class CellData:
     """ALL-IDB2 single cells: uint8 H×W×3 images, int64 labels (1 blast, 0 normal), names; root is the folder read."""
     images: list
@@ -378,6 +386,18 @@ def load_drive(source="auto", root=None):
     if held_out:
         train, test = train[:DRIVE_HELD_OUT], train[DRIVE_HELD_OUT:]
     return DriveData(train, test, source, folder, _drive_note(folder, held_out))
+
+
+def drive_validation_split(cases, n_val=4, seed=0):
+    """Seeded split of DRIVE training cases into training and validation images, order kept (02, 03, 05)."""
+    if not 1 <= n_val < len(cases):
+        raise ValueError(f"n_val must be between 1 and {len(cases) - 1} (got {n_val})")
+    chosen = set(np.random.default_rng(seed).permutation(len(cases))[:n_val].tolist())
+    train = [c for i, c in enumerate(cases) if i not in chosen]
+    validation = [c for i, c in enumerate(cases) if i in chosen]
+    note = (f"validation images (seed {seed}): {', '.join(c.name for c in validation)}; training images: "
+            f"the other {len(train)} of {len(cases)}")
+    return DriveSplit(train, validation, note)
 
 
 def load_all_idb2(source="auto", root=None):

@@ -57,6 +57,25 @@ def binary_metrics(prob, truth, fov=None, threshold=0.5):
     return result
 
 
+def f1_by_threshold(prob, truth, fov=None, thresholds=None):
+    """Pooled F1 inside the FOV at each threshold (default 0.01 ... 0.99): (thresholds, f1s) (02, 03)."""
+    thresholds = np.round(np.arange(0.01, 1.0, 0.01), 2) if thresholds is None else np.asarray(thresholds)
+    p, t = _flat(prob, fov), _flat(truth, fov).astype(bool)
+    pos, neg = np.sort(p[t]), np.sort(p[~t])
+    tp = len(pos) - np.searchsorted(pos, thresholds, side="left")  # scores >= threshold count as vessel
+    fp = len(neg) - np.searchsorted(neg, thresholds, side="left")
+    fn = len(pos) - tp
+    den = 2 * tp + fp + fn
+    return thresholds, np.where(den > 0, 2 * tp / np.maximum(den, 1), np.nan)
+
+
+def best_threshold(prob, truth, fov=None, thresholds=None):
+    """The threshold with the highest pooled F1 inside the FOV, and that F1 (choose it on validation images)."""
+    thresholds, f1s = f1_by_threshold(prob, truth, fov, thresholds)
+    k = int(np.nanargmax(f1s))
+    return float(thresholds[k]), float(f1s[k])
+
+
 def dice(pred, target):
     """Dice coefficient 2|A∩B|/(|A|+|B|) of two boolean masks (1.0 when both are empty)."""
     pred, target = np.asarray(pred, bool), np.asarray(target, bool)

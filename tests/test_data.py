@@ -166,6 +166,24 @@ def test_drive_without_test_labels_uses_held_out_split(drive_root):
     assert "1st_manual is absent" in drive.test_note and "34-40" in drive.test_note
 
 
+def test_drive_validation_split_is_seeded_disjoint_and_named():
+    cases = [data.DriveImage(f"{n}_training", None, None, None) for n in range(21, 41)]
+    split = data.drive_validation_split(cases, n_val=4, seed=0)
+    assert len(split.train) == 16 and len(split.validation) == 4
+    names = [c.name for c in split.train + split.validation]
+    assert sorted(names) == [c.name for c in cases]  # every image once, none in both
+    assert [c.name for c in split.train] == sorted(c.name for c in split.train)  # order kept
+    assert all(c.name in split.note for c in split.validation) and "seed 0" in split.note
+    again = data.drive_validation_split(cases, n_val=4, seed=0)
+    assert [c.name for c in again.validation] == [c.name for c in split.validation]
+    other = data.drive_validation_split(cases, n_val=4, seed=1)
+    assert [c.name for c in other.validation] != [c.name for c in split.validation]
+    held_out = data.drive_validation_split(cases[:13], n_val=4, seed=0)  # release without test labels
+    assert len(held_out.train) == 9 and len(held_out.validation) == 4
+    with pytest.raises(ValueError, match="n_val"):
+        data.drive_validation_split(cases[:4], n_val=4)
+
+
 def test_missing_root_names_folder_and_fix(tmp_path):
     message = _error(data.load_drive, "real", tmp_path / "missing")
     assert "DRIVE is absent" in message and "data_download.py drive --from" in message

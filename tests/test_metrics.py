@@ -38,6 +38,21 @@ def test_fov_shape_mismatch_is_reported():
         metrics.binary_metrics(np.zeros((2, 2)), np.zeros((2, 2)), np.ones((3, 3), bool))
 
 
+def test_f1_by_threshold_matches_binary_metrics_and_best_threshold_picks_the_peak():
+    rng = np.random.default_rng(0)
+    truth = rng.random((30, 40)) < 0.2
+    prob = np.clip(truth * 0.3 + rng.random((30, 40)) * 0.7, 0, 1)
+    fov = np.ones_like(truth)
+    fov[:5] = False
+    thresholds, f1s = metrics.f1_by_threshold(prob, truth, fov, [0.2, 0.5, 0.8])
+    for th, f1 in zip(thresholds, f1s):
+        assert f1 == pytest.approx(metrics.binary_metrics(prob, truth, fov, th)["f1"])
+    best, best_f1 = metrics.best_threshold(prob, truth, fov)
+    grid, all_f1 = metrics.f1_by_threshold(prob, truth, fov)
+    assert len(grid) == 99 and best_f1 == pytest.approx(np.nanmax(all_f1)) and 0 < best < 1
+    assert best_f1 == pytest.approx(metrics.binary_metrics(prob, truth, fov, best)["f1"])
+
+
 def test_dice_iou_hand_values_and_empty_masks():
     a = np.array([1, 1, 0, 0], bool)
     b = np.array([1, 0, 1, 0], bool)
