@@ -23,6 +23,7 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 FASHION_FILES = {"train-images-idx3-ubyte": (2051, 784), "train-labels-idx1-ubyte": (2049, 1),
                  "t10k-images-idx3-ubyte": (2051, 784), "t10k-labels-idx1-ubyte": (2049, 1)}
+FASHION_COUNTS = {"train": 60000, "t10k": 10000}  # official release (balanced classes); the stand-in may hold fewer
 DRIVE_SIZE = (565, 584)  # width, height (PIL order)
 DRIVE_DIRS = ("training/images", "training/1st_manual", "training/mask", "test/images", "test/mask")
 DRIVE_SUFFIX = {"training": "training", "test": "test"}
@@ -185,27 +186,64 @@ def structure_problem(dataset, folder, source="real"):
     return checks[dataset](folder, source)
 
 
+def idx_count(path):
+    """Number of items an idx file's header announces (second big-endian int32)."""
+    with open(path, "rb") as handle:
+        return int.from_bytes(handle.read(8)[4:8], "big")
+
+
 def _idx_problem(path, magic, item_bytes):
-    """Why an idx file is bad (missing, wrong magic number, truncated), or None."""
+    """Why an idx file is bad (missing, wrong magic number or image size, truncated), or None."""
     if not path.is_file():
         return f"missing file {path}"
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if len(head) < 8 or int.from_bytes(head[:4], "big") != magic:
-        return f"{path} is not an idx file (bad header)"
-    count = int.from_bytes(head[4:8], "big")
     header = 16 if magic == 2051 else 8
+    with open(path, "rb") as handle:
+        head = handle.read(header)
+    found = int.from_bytes(head[:4], "big") if len(head) >= 4 else None
+    if len(head) < header or found != magic:
+        return (f"{path} is not an idx file of this kind (magic number {found}, expected {magic}; "
+                f"a still-compressed .gz file or another file under this name?)")
+    if magic == 2051 and head[8:16] != (28).to_bytes(4, "big") * 2:
+        return f"{path} does not hold 28×28 images (header says {head[8:12].hex()} × {head[12:16].hex()}, hex)"
+    count = int.from_bytes(head[4:8], "big")
     if path.stat().st_size != header + count * item_bytes:
         return f"{path} is truncated or padded ({path.stat().st_size} bytes for {count} items)"
     return None
 
 
 def _fashion_problem(folder, source):
-    """First bad Fashion-MNIST idx file under <folder>/raw, or None."""
+    """First bad Fashion-MNIST idx file under <folder>/raw, or images and labels that do not pair up; None if fine."""
+    raw = folder / "raw"
     for name, (magic, item_bytes) in FASHION_FILES.items():
-        problem = _idx_problem(folder / "raw" / name, magic, item_bytes)
+        problem = _idx_problem(raw / name, magic, item_bytes)
         if problem:
             return problem
+    for split in FASHION_COUNTS:
+        images, labels = raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
+        if idx_count(images) != idx_count(labels):
+            return f"{images} holds {idx_count(images)} images but {labels} holds {idx_count(labels)} labels"
+    return None
+
+
+def fashion_content_problem(folder, source="real"):
+    """Structure, then counts (60,000 / 10,000 for the real data), labels in 0..9 and class balance; or None."""
+    raw = Path(folder) / "raw"
+    problem = _fashion_problem(Path(folder), source)
+    if problem:
+        return problem
+    for split, expected in FASHION_COUNTS.items():
+        images, labels = raw / f"{split}-images-idx3-ubyte", raw / f"{split}-labels-idx1-ubyte"
+        count = idx_count(images)
+        if source == "real" and count != expected:
+            return f"{images} holds {count:,} images, expected {expected:,} (the official release)"
+        y = np.frombuffer(labels.read_bytes(), dtype=np.uint8, offset=8)
+        if y.size and y.max() > 9:
+            first = int(np.argmax(y > 9))
+            return f"{labels} holds label {y[first]} at item {first}; Fashion-MNIST labels are 0..9"
+        per_class = np.bincount(y, minlength=10)
+        if source == "real" and (per_class != count // 10).any():
+            return (f"{labels}: classes are not balanced ({per_class.tolist()} images per class); the official "
+                    f"release holds {count // 10:,} of each")
     return None
 
 
@@ -422,6 +460,10 @@ def load_all_idb1(source="auto", root=None):
 def verify_dataset(dataset, root, source="real"):
     """Decode and check every file of a dataset under root; DataError names the first bad one (data_download.py)."""
     if dataset == "fashion_mnist":
+        source, folder, fix = _prepare("fashion_mnist", source, root)
+        problem = fashion_content_problem(folder, source)
+        if problem:
+            raise DataError(f"{problem}. Fix: {fix}")
         load_fashion_mnist(source, root)
     elif dataset == "drive":
         load_drive(source, root)
@@ -494,7 +536,10 @@ def manifest_problem(root, dataset):
 
 
 def _status_row(dataset, root):
-    """Status of one real dataset: present / absent / incomplete / checksum mismatch, with what to do."""
+    """Status of one real dataset: present / absent / incomplete / checksum mismatch / corrupt, with what to do.
+
+    An imported copy is checked against its manifest; a copy without one (put there by hand) is decoded in full.
+    """
     folder, name = root / DATASETS[dataset], DATASETS[dataset]
     row = {"dataset": name, "path": str(folder), "state": "present", "detail": "", "action": "nothing"}
     if not folder.exists():
@@ -506,7 +551,14 @@ def _status_row(dataset, root):
     mismatch = manifest_problem(root, dataset)
     if mismatch:
         return dict(row, state="checksum mismatch", detail=mismatch, action=f"re-import: {FIX_REAL[dataset]}")
-    detail = "checksums match" if manifest_path(root, dataset).is_file() else "no manifest (not imported here)"
+    imported = manifest_path(root, dataset).is_file()
+    if not imported:
+        try:
+            verify_dataset(dataset, root)
+        except DataError as error:
+            return dict(row, state="corrupt", detail=str(error).split(". Fix: ")[0],
+                        action=f"re-import: {FIX_REAL[dataset]}")
+    detail = "checksums match" if imported else "no manifest (not imported here); every file decoded and checked"
     if dataset == "drive" and not (folder / "test" / "1st_manual").is_dir():
         detail += "; no test labels: notebooks evaluate on held-out training images 34-40"
     return dict(row, detail=detail)

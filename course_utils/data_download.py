@@ -2,7 +2,8 @@
 """Check, import and generate the course datasets (see README, "Data").
 
     python data_download.py status                       what is there, what to do
-    python data_download.py fashion-mnist                download Fashion-MNIST (needs internet)
+    python data_download.py fashion-mnist                Fashion-MNIST: Debian's copy if installed, else download
+    python data_download.py fashion-mnist --from PATH    import the four idx files (folder or zip, .gz or not)
     python data_download.py drive --from DRIVE.zip       import DRIVE (zip or folder, after registration)
     python data_download.py all-idb --from ALL_IDB.zip   import ALL-IDB (zip(s) or folder(s), on request)
     python data_download.py synthetic                    generate the offline stand-ins
@@ -14,12 +15,14 @@ verified, given a sha256 manifest and only then renamed into place; an existing 
 with --force.
 """
 import argparse
+import gzip
 import os
 import re
 import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from torchvision.datasets import FashionMNIST
@@ -37,8 +40,12 @@ REGISTER = {
                "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
-           "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic); run this command again on a "
-           "machine with internet access to get the real data.")
+           "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic). To get the real data "
+           "offline: apt-get install dataset-fashion-mnist (Debian/Ubuntu) and run this command again, or copy the "
+           "four files (train-images-idx3-ubyte.gz, ...) from another machine and run "
+           + runtime.DATA_COMMAND + " fashion-mnist --from FOLDER")
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian/Ubuntu package dataset-fashion-mnist
+FASHION_NAMES = tuple(data.FASHION_FILES)
 
 
 # ---------------------------------------------------------------- unpacking and finding the dataset
@@ -198,6 +205,81 @@ def import_dataset(dataset, sources, root, force):
               "training images 34-40 instead")
 
 
+def fashion_sets(folder):
+    """Which of the four idx files (plain or .gz) a folder holds."""
+    return {name for name in FASHION_NAMES if (folder / name).is_file() or (folder / f"{name}.gz").is_file()}
+
+
+def find_fashion_folder(tops, sources):
+    """The one folder within SEARCH_DEPTH + 1 levels of the tops that holds all four idx files (layouts
+    FashionMNIST/raw, flat, fashion/ ...); none or several is an error naming what was found."""
+    complete, partial, level = [], [], [Path(top) for top in tops]
+    for _ in range(SEARCH_DEPTH + 2):
+        for folder in level:
+            found = fashion_sets(folder)
+            if len(found) == len(FASHION_NAMES):
+                complete.append(folder)
+            elif found:
+                partial.append((folder, found))
+        level = [child for folder in level for child in _subfolders(folder)]
+    where = ", ".join(str(s) for s in sources)
+    if len(complete) == 1:
+        return complete[0]
+    if complete:
+        raise data.DataError(f"several folders in {where} hold the four Fashion-MNIST files: "
+                             f"{', '.join(map(str, complete))}. Fix: pass one of them")
+    if partial:
+        folder, found = partial[0]
+        missing = [f"{n}[.gz]" for n in FASHION_NAMES if n not in found]
+        raise data.DataError(f"{folder} lacks {', '.join(missing)}. Fix: pass a folder holding all four files")
+    raise data.DataError(f"no Fashion-MNIST files ({FASHION_NAMES[0]}[.gz], ...) within {SEARCH_DEPTH + 1} levels "
+                         f"of {where}. Fix: pass the folder holding the four files")
+
+
+def gunzip(source, target):
+    """Decompress one .gz file; a damaged or truncated archive is a DataError naming it."""
+    try:
+        with gzip.open(source) as packed, open(target, "wb") as plain:
+            shutil.copyfileobj(packed, plain, 1 << 20)
+    except (OSError, EOFError, zlib.error) as error:
+        raise data.DataError(f"{source} is not a complete gzip file ({error}). Fix: download or copy it again, "
+                             f"or pass the decompressed file") from None
+
+
+def stage_fashion(sources, staging, new):
+    """Copy (or decompress) the four idx files into new/FashionMNIST/raw and check their content there;
+    a problem is reported under the name of the file the user gave."""
+    folder = find_fashion_folder([unpack(s, staging / f"unpacked{i}") for i, s in enumerate(sources)], sources)
+    raw = new / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    given = {}
+    for name in FASHION_NAMES:
+        if (folder / name).is_file():
+            given[name] = str(folder / name)
+            shutil.copyfile(folder / name, raw / name)
+        else:
+            given[name] = f"{folder / name}.gz (decompressed)"
+            gunzip(folder / f"{name}.gz", raw / name)
+    problem = data.fashion_content_problem(raw.parent, "real")
+    if problem:
+        for name in FASHION_NAMES:
+            problem = problem.replace(str(raw / name), given[name])
+        raise data.DataError(f"{problem}; nothing was changed. Fix: get the original files again "
+                             f"(apt-get install dataset-fashion-mnist, or {FASHION_NAMES[0]}.gz etc. from "
+                             f"github.com/zalandoresearch/fashion-mnist)")
+    return folder
+
+
+def import_fashion_mnist(sources, root, force):
+    """`fashion-mnist --from PATH` (or Debian's copy): four idx files, gzipped or not, into <root>/FashionMNIST."""
+    found = []
+    count = install("fashion_mnist", root, force,
+                    lambda staging, new: found.append(stage_fashion(sources, staging, new)))
+    counts = " + ".join(f"{n:,}" for n in data.FASHION_COUNTS.values())
+    print(f"imported FashionMNIST from {found[0]} into {root / 'FashionMNIST' / 'raw'}: {count} files, {counts} "
+          f"images, labels and classes checked; manifest {data.manifest_path(root, 'fashion_mnist')}")
+
+
 def download_into(staging, new):
     """Download both Fashion-MNIST splits with torchvision into new/FashionMNIST/raw."""
     try:
@@ -208,8 +290,18 @@ def download_into(staging, new):
         raise data.DataError(OFFLINE.format(reason=reason)) from error
 
 
+def get_fashion_mnist(sources, root, force):
+    """`fashion-mnist`: from --from, else Debian's installed copy, else torchvision's download."""
+    if sources:
+        return import_fashion_mnist(sources, root, force)
+    if DEBIAN_FASHION.is_dir():
+        print(f"using Debian's copy in {DEBIAN_FASHION} (package dataset-fashion-mnist)")
+        return import_fashion_mnist([DEBIAN_FASHION], root, force)
+    download_fashion_mnist(root, force)
+
+
 def download_fashion_mnist(root, force):
-    """`fashion-mnist`: torchvision download into <root>/FashionMNIST, verified and with a manifest."""
+    """torchvision download into <root>/FashionMNIST, verified and with a manifest (no local copy found)."""
     count = install("fashion_mnist", root, force, download_into)
     print(f"downloaded FashionMNIST into {root / 'FashionMNIST'}: {count} files, "
           f"manifest {data.manifest_path(root, 'fashion_mnist')}")
@@ -245,12 +337,11 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", parents=[common], help="show each dataset's state and what to do")
     commands.add_parser("synthetic", parents=[common], help="generate the offline stand-ins")
-    for command, what in (("fashion-mnist", "download the real Fashion-MNIST (needs internet)"),
+    for command, what in (("fashion-mnist", "import Fashion-MNIST (--from, Debian's copy, else download)"),
                           ("drive", "import a DRIVE download"), ("all-idb", "import an ALL-IDB download")):
         sub = commands.add_parser(command, parents=[common], help=what)
         sub.add_argument("--force", action="store_true", help="replace an existing good copy")
-        if command != "fashion-mnist":
-            sub.add_argument("--from", dest="sources", nargs="+", type=Path, help="zip file(s) or folder(s)")
+        sub.add_argument("--from", dest="sources", nargs="+", type=Path, help="zip file(s) or folder(s)")
     return parser
 
 
@@ -262,7 +353,7 @@ def run(args):
     elif args.command == "synthetic":
         make_synthetic(root)
     elif args.command == "fashion-mnist":
-        download_fashion_mnist(root, args.force)
+        get_fashion_mnist(args.sources, root, args.force)
     else:
         import_dataset(args.command.replace("-", "_"), args.sources, root, args.force)
 

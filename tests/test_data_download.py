@@ -1,4 +1,6 @@
 """Tests for data_download.py: imports from zip/folder, unsafe archives, atomicity, --force, status, offline."""
+import gzip
+import hashlib
 import os
 import shutil
 import zipfile
@@ -9,7 +11,7 @@ import pytest
 
 from course_utils import data_download
 from course_utils import data
-from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_fashion  # noqa: F401
+from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_fashion, write_idx  # noqa: F401
 
 
 @pytest.fixture
@@ -191,7 +193,146 @@ def test_all_idb_import_from_two_zips(tmp_path, monkeypatch):
     assert data.manifest_problem(tmp_path / "data", "all_idb") is None
 
 
+@pytest.fixture
+def small_fashion(monkeypatch, tmp_path):
+    """Official counts shrunk to the generated files' 20 + 10 images, no Debian copy; the generated folder."""
+    monkeypatch.setitem(data.FASHION_COUNTS, "train", 20)
+    monkeypatch.setitem(data.FASHION_COUNTS, "t10k", 10)
+    monkeypatch.setattr(data_download, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
+    return write_fashion(tmp_path / "download" / "FashionMNIST") / "raw"
+
+
+def gzip_all(folder):
+    """Replace every file in folder by its .gz (as Debian ships them)."""
+    for path in sorted(folder.iterdir()):
+        (folder / f"{path.name}.gz").write_bytes(gzip.compress(path.read_bytes()))
+        path.unlink()
+    return folder
+
+
+def fashion_rejected(source, root, capsys, *expected):
+    """The import fails with one message holding every expected piece, and leaves the root as it was."""
+    assert cli("fashion-mnist", "--from", source, "--root", root) == 1
+    err = capsys.readouterr().err
+    assert all(piece in err for piece in expected), err
+    assert not (root / "FashionMNIST").exists() and leftovers(root) == []
+
+
+def test_fashion_import_flat_folder(small_fashion, tmp_path, capsys):
+    root = tmp_path / "data"
+    assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 0
+    assert "4 files, 20 + 10 images" in capsys.readouterr().out
+    assert data.manifest_problem(root, "fashion_mnist") is None and leftovers(root) == []
+    assert data.load_fashion_mnist("real", root).y_train.tolist() == [i % 10 for i in range(20)]
+    assert data.dataset_status(root)[0]["detail"] == "checksums match"
+
+
+@pytest.mark.parametrize("layout", ["FashionMNIST/raw", "fashion-mnist/data/fashion", ""])
+def test_fashion_import_gzipped_zip_in_usual_layouts(small_fashion, tmp_path, layout):
+    archive = make_zip(tmp_path / "fm.zip", gzip_all(small_fashion), layout or ".")
+    root = tmp_path / "data"
+    assert cli("fashion-mnist", "--from", archive, "--root", root) == 0
+    assert sorted(p.name for p in (root / "FashionMNIST" / "raw").iterdir()) == sorted(data.FASHION_FILES)
+    assert data.load_fashion_mnist("real", root).X_test.shape == (10, 1, 28, 28)
+
+
+def test_fashion_import_truncated_gz(small_fashion, tmp_path, capsys):
+    gzip_all(small_fashion)
+    path = small_fashion / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-40])
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, str(path), "not a complete gzip file")
+
+
+def test_fashion_import_wrong_magic(small_fashion, tmp_path, capsys):
+    path = small_fashion / "t10k-labels-idx1-ubyte"
+    path.write_bytes((2051).to_bytes(4, "big") + path.read_bytes()[4:])
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, str(path), "magic number 2051, expected 2049")
+
+
+def test_fashion_import_one_image_short(small_fashion, tmp_path, capsys):
+    images = np.zeros((19, 28, 28))
+    write_idx(small_fashion / "train-images-idx3-ubyte", images, 2051)
+    write_idx(small_fashion / "train-labels-idx1-ubyte", np.arange(19) % 10, 2049)
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, str(small_fashion / "train-images-idx3-ubyte"),
+                     "holds 19 images, expected 20")
+
+
+def test_fashion_import_images_and_labels_disagree(small_fashion, tmp_path, capsys):
+    write_idx(small_fashion / "t10k-labels-idx1-ubyte", np.arange(9) % 10, 2049)
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, "holds 10 images but",
+                     str(small_fashion / "t10k-labels-idx1-ubyte"))
+
+
+@pytest.mark.parametrize("labels, expected", [(np.r_[np.arange(19) % 10, 10], "label 10 at item 19"),
+                                              (np.r_[np.arange(19) % 10, 0], "not balanced")])
+def test_fashion_import_bad_labels(small_fashion, tmp_path, capsys, labels, expected):
+    write_idx(small_fashion / "train-labels-idx1-ubyte", labels, 2049)
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, str(small_fashion / "train-labels-idx1-ubyte"),
+                     expected)
+
+
+def test_fashion_import_missing_file(small_fashion, tmp_path, capsys):
+    (small_fashion / "t10k-images-idx3-ubyte").unlink()
+    fashion_rejected(small_fashion, tmp_path / "data", capsys, str(small_fashion), "lacks t10k-images-idx3-ubyte")
+
+
+def test_fashion_import_keeps_good_copy_and_force_replaces_it(small_fashion, tmp_path, capsys):
+    root = tmp_path / "data"
+    assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 0
+    manifest = data.manifest_path(root, "fashion_mnist").read_text()
+    assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 1
+    assert "add --force" in capsys.readouterr().err
+    assert data.manifest_path(root, "fashion_mnist").read_text() == manifest
+    assert cli("fashion-mnist", "--from", gzip_all(small_fashion), "--root", root, "--force") == 0
+    assert data.manifest_path(root, "fashion_mnist").read_text() == manifest and leftovers(root) == []
+
+
+def test_fashion_without_from_uses_debian_copy(small_fashion, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data_download, "DEBIAN_FASHION", gzip_all(small_fashion))
+    monkeypatch.setattr(data_download, "FashionMNIST", lambda *a, **k: pytest.fail("must not download"))
+    assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
+    assert "using Debian's copy" in capsys.readouterr().out
+    assert data.manifest_problem(tmp_path / "data", "fashion_mnist") is None
+
+
+def test_status_decodes_copy_without_manifest(small_fashion, tmp_path, drive_template):
+    root = tmp_path / "data"
+    shutil.copytree(small_fashion.parent, root / "FashionMNIST")
+    shutil.copytree(drive_template, root / "DRIVE")
+    rows = {row["dataset"]: row for row in data.dataset_status(root)}
+    assert rows["FashionMNIST"]["state"] == rows["DRIVE"]["state"] == "present"
+    labels = root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(labels.read_bytes()[:-1] + b"\x0c")
+    tif = root / "DRIVE" / "training" / "images" / "25_training.tif"
+    tif.write_bytes(tif.read_bytes()[: tif.stat().st_size // 2])
+    rows = {row["dataset"]: row for row in data.dataset_status(root)}
+    assert rows["FashionMNIST"]["state"] == "corrupt" and str(labels) in rows["FashionMNIST"]["detail"]
+    assert rows["DRIVE"]["state"] == "corrupt" and str(tif) in rows["DRIVE"]["detail"]
+    assert "re-import" in rows["DRIVE"]["action"]
+
+
+REAL_FASHION_SHA256 = {  # ../shared/data/README.md, decompressed files
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}
+
+
+@pytest.mark.skipif(not (REAL_ROOT / "FashionMNIST" / "raw").is_dir(), reason="real Fashion-MNIST not available")
+def test_import_real_fashion_mnist(tmp_path, capsys):
+    assert cli("fashion-mnist", "--from", REAL_ROOT / "FashionMNIST", "--root", tmp_path) == 0
+    assert "60,000 + 10,000 images" in capsys.readouterr().out
+    raw = tmp_path / "FashionMNIST" / "raw"
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()} == REAL_FASHION_SHA256
+    assert data.dataset_status(tmp_path)[0]["state"] == "present"
+    fashion = data.load_fashion_mnist("real", tmp_path)
+    assert fashion.y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert abs(fashion.X_train.mean().item() * 255 - 72.94) < 0.01
+
+
 def test_fashion_mnist_offline_message(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data_download, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
+
     def offline(root, train, download):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error Name or service not known>")
     monkeypatch.setattr(data_download, "FashionMNIST", offline)
@@ -201,14 +342,14 @@ def test_fashion_mnist_offline_message(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "FashionMNIST").exists() and leftovers(tmp_path) == []
 
 
-def test_fashion_mnist_download_is_installed_atomically(tmp_path, monkeypatch):
+def test_fashion_mnist_download_is_installed_atomically(small_fashion, tmp_path, monkeypatch):
     def fake_download(root, train, download):
         if not (Path(root) / "FashionMNIST").exists():
             write_fashion(Path(root) / "FashionMNIST")
     monkeypatch.setattr(data_download, "FashionMNIST", fake_download)
-    assert cli("fashion-mnist", "--root", tmp_path) == 0
-    assert data.load_fashion_mnist("real", tmp_path).X_train.shape == (20, 1, 28, 28)
-    assert data.manifest_problem(tmp_path, "fashion_mnist") is None and leftovers(tmp_path) == []
+    assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
+    assert data.load_fashion_mnist("real", tmp_path / "data").X_train.shape == (20, 1, 28, 28)
+    assert data.manifest_problem(tmp_path / "data", "fashion_mnist") is None and leftovers(tmp_path / "data") == []
 
 
 def test_root_option_overrides_course_data(tmp_path, monkeypatch, capsys):
