@@ -286,7 +286,7 @@ def image_cam(net, x, class_idx=None):
 def grad_cam(net, x, class_idx=None, layer="layer4"):
     """Grad-CAM at `layer`: ReLU(sum_k mean(d logit_c / d A_k) * A_k); returns (map, class) (04, Grad-CAM)."""
     net.eval()
-    A = features(net, x, last=layer)
+    A = features(net, x, last=layer).detach().requires_grad_(True)  # works with frozen layers too
     h = A
     for name in FEATURE_LAYERS[FEATURE_LAYERS.index(layer) + 1:]:
         h = getattr(net, name)(h)
