@@ -8,9 +8,11 @@
     python data_download.py bccd [--from BCCD.zip]       BCCD blood smears: download (internet) or import
     python data_download.py synthetic                    generate the offline stand-ins
 
-Every command takes --root (default: $COURSE_DATA, else <repo>/data). Imports are atomic: files are
-unpacked into a temp folder inside the root, verified, given a sha256 manifest and only then renamed
-into place; an existing good copy is replaced only with --force.
+Installed as a package, the same command is `course-data` (or `python -m course_utils.data_download`).
+Every command takes --root (default: $COURSE_DATA, else <repo>/data in a checkout and a per-user folder
+for an installed package). Imports are atomic: files are unpacked into a temp folder inside the root,
+verified, given a sha256 manifest and only then renamed into place; an existing good copy is replaced only
+with --force.
 """
 import argparse
 import hashlib
@@ -31,10 +33,10 @@ PARTS = {"drive": ("training", "test"), "all_idb": ("ALL_IDB1", "ALL_IDB2")}
 SEARCH_DEPTH = 3  # part folders may sit e.g. at DRIVE/training or datasets/DRIVE/training
 REGISTER = {
     "drive": "DRIVE is handed out after registration at https://drive.grand-challenge.org/ . Download it, then "
-             "run: python data_download.py drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
+             f"run: {runtime.DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
              "give both paths if training and test come as separate zips)",
     "all_idb": "ALL-IDB is released by the University of Milan on a signed request: https://scotti.di.unimi.it/all/ "
-               "(non-commercial research; do not redistribute). Then run: python data_download.py all-idb "
+               f"(non-commercial research; do not redistribute). Then run: {runtime.DATA_COMMAND} all-idb "
                "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
 BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"  # github.com/Shenggan/BCCD_Dataset, MIT licence
@@ -43,7 +45,7 @@ BCCD_PARTS = ("JPEGImages", "Annotations", "ImageSets")
 # sha256 of the sorted "sha256  relative/path" lines of that commit's 732 data files (see bccd_digest)
 BCCD_DIGEST = "debd2d76b13c300a3999f96a08cbe9ada5f231c3f882f9877a65a01a695872d1"
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
-           "back to the synthetic stand-in (python data_download.py synthetic); run this command again on a "
+           "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic); run this command again on a "
            "machine with internet access to get the real data.")
 
 
@@ -231,7 +233,7 @@ def download_bccd_zip(staging):
     except OSError as error:
         raise data.DataError(f"could not download BCCD from {BCCD_URL}: this machine seems to be offline "
                              f"({error}). Fix: download that zip on a connected machine, then run: "
-                             f"python data_download.py bccd --from BCCD_Dataset.zip") from error
+                             f"{runtime.DATA_COMMAND} bccd --from BCCD_Dataset.zip") from error
     return target
 
 
