@@ -1,11 +1,12 @@
 """Notebook 04 picks its recipe by what is available: ImageNet weights in the torch hub cache mean the lecture's
 fine-tuning recipe, none mean the from-scratch one; weights = "imagenet" without them stops in the set-up cell."""
+import nbformat
 import pytest
 import torch
 import torchvision
 
 from course_utils import cam
-from nbrun import error_of, run
+from nbrun import NOTEBOOKS, error_of, parameters_index, run
 
 NOTEBOOK = "04_all_idb_cam_resnet18.ipynb"
 
@@ -55,7 +56,8 @@ def test_cached_weights_choose_the_fine_tuning_recipe(smoke, fake_imagenet):
 
 
 def test_no_weights_choose_the_from_scratch_recipe(smoke, no_imagenet):
-    text = output_text(run(NOTEBOOK, {}, upto=3))
+    setup = parameters_index(nbformat.read(NOTEBOOKS / NOTEBOOK, as_version=4)) + 1
+    text = output_text(run(NOTEBOOK, {}, upto=setup))  # up to the set-up cell
     assert "recipe='from scratch'" in text and "lr=0.01" in text
     assert f"the ImageNet weights are not in {no_imagenet}" in text
 
