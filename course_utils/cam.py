@@ -13,12 +13,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from . import training
+from . import runtime, training
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 FEATURE_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
 WEIGHT_CHOICES = ("auto", "imagenet", None)
+TRAIN_LAYERS = ("all", "layer4", "fc")
+TRANSFER_ARMS = ("ImageNet, all layers", "ImageNet, layer4 + fc", "ImageNet, fc only", "random weights, all layers")
+# The two recipes of notebook 04 (section 3 explains every value). Fine-tuning is the lecture's own recipe
+# (ImageNet normalisation added); from scratch needs larger steps, augmentation and a border (see there).
+RECIPES = {
+    "fine-tuning": dict(input_size=224, num_epochs=15, lr=1e-3, augment=False, context=0, decay_epochs=0),
+    "from scratch": dict(input_size=128, num_epochs=12, lr=0.01, augment=True, context=32, decay_epochs=4),
+}
 
 
 # ---------------------------------------------------------------- model
@@ -39,35 +47,93 @@ def host_reachable(url, timeout=3.0):
         return False
 
 
+def missing_weights_fix():
+    """What to do when the ImageNet file is absent: where exactly to put it (04, set-up cell)."""
+    url, path = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url, cached_weights_path()
+    return (f"on a machine with internet, download {url} and copy it to {path} (exactly that folder and file "
+            f"name {path.name}; the folder follows $TORCH_HOME), then run the notebook again")
+
+
 def load_imagenet_state(weights="auto", allow_download=True):
-    """ImageNet ResNet-18 state dict from the hub cache or a download; None if 'auto' finds neither (04, model)."""
+    """ImageNet ResNet-18 state dict from the hub cache or a download; None if 'auto' finds neither (04, model).
+
+    weights = "imagenet" without a usable file stops with a ParameterError that says where to put it.
+    """
+    if weights not in WEIGHT_CHOICES:
+        raise runtime.ParameterError(f"Parameters cell: weights = {weights!r}: use one of {WEIGHT_CHOICES}")
+    if weights is None:
+        return None
     choice = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
     cached = cached_weights_path().exists()
-    if weights == "auto" and not cached and not (allow_download and host_reachable(choice.url)):
-        return None
-    try:
-        return choice.get_state_dict(progress=False)
-    except (OSError, RuntimeError) as err:
-        if weights == "imagenet":
-            raise RuntimeError(f"ImageNet weights for ResNet-18 could not be loaded ({err}); "
-                               f"put the file at {cached_weights_path()} or use weights=None") from err
-        return None
+    reason = None
+    if not cached and not (allow_download and host_reachable(choice.url)):
+        reason = f"{cached_weights_path()} does not exist and {urllib.parse.urlparse(choice.url).hostname} " \
+                 f"cannot be reached"
+    else:
+        try:
+            return choice.get_state_dict(progress=False)
+        except (OSError, RuntimeError, EOFError, ValueError) as err:
+            reason = f"{cached_weights_path()} could not be read or downloaded ({err})"
+    if weights == "imagenet":
+        raise runtime.ParameterError(f"Parameters cell: weights = \"imagenet\" (lecture_schedule = True implies it) "
+                                     f"but {reason}. Fix: {missing_weights_fix()}; or set weights = \"auto\" to "
+                                     f"train from scratch")
+    return None
 
 
-def build_resnet18(num_classes=2, weights="auto", allow_download=True):
-    """ResNet-18 with fc 512→num_classes; ImageNet weights when available, else random init (04, model)."""
+def choose_recipe(weights, lecture_schedule=False, allow_download=True):
+    """(ImageNet state dict or None, recipe name): fine-tuning when the weights load, else from scratch (04 set-up)."""
+    state = load_imagenet_state("imagenet" if lecture_schedule else weights, allow_download)
+    return state, "fine-tuning" if state is not None else "from scratch"
+
+
+def recipe_settings(recipe, **chosen):
+    """The recipe's value for every setting left at None in `chosen`; the others as given (04 set-up)."""
+    return {k: RECIPES[recipe][k] if chosen.get(k) is None else chosen[k] for k in RECIPES[recipe]}
+
+
+def recipe_note(recipe, weights):
+    """What the run does and why, for the set-up cell's output (depends on the recipe taken) (04)."""
+    path = cached_weights_path()
+    if recipe == "fine-tuning":
+        return (f"recipe : FINE-TUNING the ImageNet weights (loaded from {path}): the lecture's recipe, crops "
+                f"resized to 224 px, SGD lr 1e-3. Inputs get the ImageNet mean/std normalisation the weights were "
+                f"trained with (the lecture only divided by 255).")
+    why = ("weights = None asks for random weights" if weights is None else
+           f"the ImageNet weights are not in {path} and cannot be downloaded here")
+    return (f"recipe : FROM SCRATCH (random weights): {why}. The lecture fine-tuned ImageNet weights; without "
+            f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, augmentation "
+            f"and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
+
+
+def set_trainable(net, train_layers="all"):
+    """Freeze every parameter outside `train_layers` ("all", "layer4" = layer4 + fc, "fc"); returns the trainable
+    ones for the optimiser (04, transfer learning)."""
+    if train_layers not in TRAIN_LAYERS:
+        raise runtime.ParameterError(f"Parameters cell: train_layers = {train_layers!r}: use one of {TRAIN_LAYERS}")
+    keep = {"all": None, "layer4": ("layer4.", "fc."), "fc": ("fc.",)}[train_layers]
+    for name, p in net.named_parameters():
+        p.requires_grad_(keep is None or name.startswith(keep))
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+def build_resnet18(num_classes=2, weights="auto", allow_download=True, state=None):
+    """ResNet-18 with fc 512→num_classes; ImageNet weights (`state`, or loaded as `weights` says) when available,
+    else random init (04, model)."""
     if weights not in WEIGHT_CHOICES:
         raise ValueError(f"weights={weights!r}: use one of {WEIGHT_CHOICES}, e.g. weights='auto'")
-    state = None if weights is None else load_imagenet_state(weights, allow_download)
+    if state is None and weights is not None:
+        state = load_imagenet_state(weights, allow_download)
     net = torchvision.models.resnet18()
     if state is not None:
-        net.load_state_dict(state)
-        print(f"ResNet-18: ImageNet (IMAGENET1K_V1) weights loaded from {cached_weights_path()}")
+        net.load_state_dict(state)  # strict: every key and shape of torchvision's ResNet-18
+        print(f"ResNet-18: ImageNet (IMAGENET1K_V1) weights loaded from {cached_weights_path()}; "
+              f"new {num_classes}-class fc from random weights")
     elif weights == "auto":
         print("NOTE: ResNet-18 starts FROM SCRATCH (random init): the ImageNet weights are not in "
               f"{cached_weights_path()} and cannot be downloaded here. The lecture fine-tuned ImageNet weights.")
     else:
-        print("ResNet-18: random init (weights=None)")
+        print("ResNet-18: random weights (from scratch)")
     net.fc = nn.Linear(net.fc.in_features, num_classes)
     return net
 
@@ -138,6 +204,32 @@ class AugmentedLoader(training.AugmentedLoader):
         super().__init__(loader, lambda X, y, generator: (augment(X, max_shift, generator), y), seed)
 
 
+# ---------------------------------------------------------------- training
+
+def log_softmax_nll(output, y):
+    """The lecture's loss: log-softmax over the classes, then the negative log-likelihood (04, training)."""
+    return F.nll_loss(F.log_softmax(output, dim=1), y)
+
+
+def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
+    """SGD with momentum over the trainable weights, augmentation and the step decay as cfg says (num_epochs,
+    decay_epochs, batch_size, lr, momentum, augment, input_size, seed, device); history on `val` (04, training)."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    loader = training.TensorLoader(*train, cfg.batch_size, shuffle=True, seed=cfg.seed)
+    if cfg.augment:
+        loader = AugmentedLoader(loader, max_shift=cfg.input_size // 8, seed=cfg.seed)
+    scheduler = None
+    if cfg.decay_epochs:  # lr / 10 for the last decay_epochs epochs
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=[(cfg.num_epochs - cfg.decay_epochs) * len(loader)], gamma=0.1)
+    return training.fit(net, loader, log_softmax_nll, optimizer, cfg.num_epochs, cfg.device,
+                        val_loader=training.TensorLoader(*val, cfg.batch_size, shuffle=False),
+                        metrics={"accuracy": training.accuracy}, desc=desc, scheduler=scheduler,
+                        checkpoint_every=getattr(cfg, "checkpoint_every", 0) if checkpoint else 0,
+                        checkpoint=checkpoint)
+
+
 # ---------------------------------------------------------------- CAM
 
 def features(net, X, last="layer4"):
@@ -194,7 +286,7 @@ def image_cam(net, x, class_idx=None):
 def grad_cam(net, x, class_idx=None, layer="layer4"):
     """Grad-CAM at `layer`: ReLU(sum_k mean(d logit_c / d A_k) * A_k); returns (map, class) (04, Grad-CAM)."""
     net.eval()
-    A = features(net, x, last=layer)
+    A = features(net, x, last=layer).detach().requires_grad_(True)  # works with frozen layers too
     h = A
     for name in FEATURE_LAYERS[FEATURE_LAYERS.index(layer) + 1:]:
         h = getattr(net, name)(h)
@@ -265,3 +357,65 @@ def centre_point_score(shapes, centroid_lists, radius):
     """Baseline: pointing score of always pointing at the centre of each H×W image (04, pointing)."""
     centres = [((width - 1) / 2, (height - 1) / 2) for height, width in shapes]
     return pointing_score(centres, centroid_lists, radius)
+
+
+# ---------------------------------------------------------------- crops from annotated photographs
+
+def _overlap_share(window, boxes):
+    """For each K×4 box (xmin, ymin, xmax, ymax): the share of its area inside the window (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = window
+    w = np.clip(np.minimum(boxes[:, 2], x1) - np.maximum(boxes[:, 0], x0), 0, None)
+    h = np.clip(np.minimum(boxes[:, 3], y1) - np.maximum(boxes[:, 1], y0), 0, None)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+    return w * h / area
+
+
+def object_crops(image, boxes, side, jitter, negatives, rng, max_overlap=0.1, tries=50):
+    """Square crops of one photograph: one per box (centre shifted by up to ±jitter px), label 1, and up to
+    `negatives` crops holding at most max_overlap of any box's area, label 0 (04 solutions, BCCD)."""
+    height, width = image.shape[:2]
+    crops, labels = [], []
+
+    def cut(x, y):
+        x0 = int(np.clip(round(x - side / 2), 0, width - side))
+        y0 = int(np.clip(round(y - side / 2), 0, height - side))
+        return image[y0:y0 + side, x0:x0 + side], (x0, y0, x0 + side, y0 + side)
+
+    for xmin, ymin, xmax, ymax in boxes:
+        dx, dy = rng.uniform(-jitter, jitter, 2)
+        crops.append(cut((xmin + xmax) / 2 + dx, (ymin + ymax) / 2 + dy)[0])
+        labels.append(1)
+    found = 0
+    for _ in range(tries):
+        if found == negatives:
+            break
+        crop, window = cut(rng.uniform(0, width), rng.uniform(0, height))
+        if len(boxes) == 0 or _overlap_share(window, np.asarray(boxes)).max() <= max_overlap:
+            crops.append(crop)
+            labels.append(0)
+            found += 1
+    return crops, labels
+
+
+def shrink(image, scale):
+    """uint8 H×W×3 image resized by `scale` (antialiased), still uint8 H×W×3 (04 solutions, BCCD)."""
+    X = resize(to_chw(image), scaled_shape(image.shape, scale))
+    return X.mul(255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+
+
+def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
+    """Normalised crops of `side` px from photographs shrunk by `scale`: one per box (label 1) and up to
+    `negatives` box-free ones per photograph (label 0); returns (X, y) (04 solutions, BCCD)."""
+    rng = np.random.default_rng(seed)
+    crops, labels = [], []
+    for image, boxes in zip(images, box_lists):
+        c, l = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8, negatives, rng)
+        crops += c
+        labels += l
+    return torch.stack([normalise(to_chw(c)) for c in crops]), torch.tensor(labels)
+
+
+def cam_peaks(net, images, scale, class_idx, device="cpu"):
+    """Peak (x, y), in each image's own pixels, of the class CAM of every image shown at `scale` (04 pointing)."""
+    return [peak_in_image(image_cam(net, preprocess_smear(im, scale).to(device), class_idx).cam.cpu(), im.shape[:2])
+            for im in images]

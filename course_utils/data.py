@@ -1,6 +1,7 @@
 """Dataset loaders: real or synthetic source, validation with a fix command, status (every notebook)."""
 import hashlib
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,12 +12,13 @@ from torchvision.datasets import FashionMNIST
 
 from course_utils import runtime, synthetic
 
-DATASETS = {"fashion_mnist": "FashionMNIST", "drive": "DRIVE", "all_idb": "ALL_IDB"}
+DATASETS = {"fashion_mnist": "FashionMNIST", "drive": "DRIVE", "all_idb": "ALL_IDB", "bccd": "BCCD"}
 SOURCES = ("auto", "real", "synthetic")
 FIX_REAL = {
     "fashion_mnist": f"{runtime.DATA_COMMAND} fashion-mnist",
     "drive": f"{runtime.DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip",
     "all_idb": f"{runtime.DATA_COMMAND} all-idb --from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
+    "bccd": f"{runtime.DATA_COMMAND} bccd",
 }
 FIX_SYNTHETIC = f"{runtime.DATA_COMMAND} synthetic"
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -32,6 +34,11 @@ CELL_SIZE = (257, 257)
 CELL_NAME = re.compile(r"Im(\d{3})_([01])\.tiff?", re.IGNORECASE)
 SMEAR_NAME = re.compile(r"Im(\d{3})_([01])\.jpe?g", re.IGNORECASE)
 ALL_IDB_COUNTS = {"cells": 260, "smears": 108}  # official release; the stand-in may hold fewer smears
+BCCD_SIZE = (640, 480)  # width, height (PIL order)
+BCCD_COUNT = 364  # photographs (and annotation files) of the release; the stand-in holds fewer
+BCCD_NAME = re.compile(r"BloodImage_(\d{5})\.jpg")
+BCCD_SPLITS = ("train", "val", "test")
+BCCD_CLASSES = ("WBC", "RBC", "Platelets")
 
 
 class DataError(RuntimeError):
@@ -99,6 +106,23 @@ class SmearData:
     root: Path
 
 
+@dataclass
+class BloodSmearData:
+    """BCCD photographs: uint8 H×W×3 images, names, boxes per image ({class: K×4 xmin, ymin, xmax, ymax}),
+    index arrays of the official train/val/test lists; root is the folder read."""
+    images: list
+    names: list
+    boxes: list
+    splits: dict
+    source: str
+    root: Path
+
+    def wbc_centres(self, i):
+        """(x, y) centres of the white-cell boxes of photograph i, a K×2 array (04 solutions)."""
+        b = self.boxes[i]["WBC"]
+        return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
+
+
 # ---------------------------------------------------------------- source resolution
 def _root(root):
     """The data root: the given path, else runtime.data_root() ($COURSE_DATA or <repo>/data)."""
@@ -145,7 +169,7 @@ def resolve_source(dataset, data_source="auto", root=None):
 def _generate(dataset, out_dir):
     """Write the synthetic stand-in of one dataset under out_dir; a read-only root gives a DataError."""
     makers = {"fashion_mnist": synthetic.make_fashion_mnist, "drive": synthetic.make_drive,
-              "all_idb": synthetic.make_all_idb}
+              "all_idb": synthetic.make_all_idb, "bccd": synthetic.make_bccd}
     print(f"generating the synthetic {DATASETS[dataset]} stand-in under {out_dir} (first use only) ...")
     try:
         makers[dataset](out_dir, seed=0)
@@ -182,7 +206,8 @@ def structure_problem(dataset, folder, source="real"):
     folder = Path(folder)
     if not folder.is_dir():
         return f"missing folder {folder}"
-    checks = {"fashion_mnist": _fashion_problem, "drive": _drive_problem, "all_idb": _all_idb_problem}
+    checks = {"fashion_mnist": _fashion_problem, "drive": _drive_problem, "all_idb": _all_idb_problem,
+              "bccd": _bccd_problem}
     return checks[dataset](folder, source)
 
 
@@ -312,6 +337,21 @@ def _all_idb_problem(folder, source):
     return None
 
 
+def _bccd_problem(folder, source):
+    """First BCCD layout problem (folders, photo count, a missing annotation or split list), or None."""
+    problem = _count_problem(folder / "JPEGImages", BCCD_NAME, BCCD_COUNT if source == "real" else None,
+                             "BloodImage_NNNNN.jpg")
+    if problem:
+        return problem
+    for path in _listing(folder / "JPEGImages", BCCD_NAME):
+        if not (folder / "Annotations" / f"{path.stem}.xml").is_file():
+            return f"missing file {folder / 'Annotations' / (path.stem + '.xml')} (boxes of {path.name})"
+    for split in BCCD_SPLITS:
+        if not (folder / "ImageSets" / "Main" / f"{split}.txt").is_file():
+            return f"missing file {folder / 'ImageSets' / 'Main' / (split + '.txt')}"
+    return None
+
+
 # ---------------------------------------------------------------- reading files
 def read_image(path, size, fix):
     """Open and fully decode an image; missing, corrupt, truncated or wrongly sized files raise DataError."""
@@ -387,6 +427,45 @@ def _read_smear(path, fix):
         raise DataError(f"{error}. Fix: {fix}") from None
 
 
+def parse_voc_boxes(text, path="<text>"):
+    """Pascal VOC annotation text → {class: K×4 float array of xmin, ymin, xmax, ymax} for BCCD's classes."""
+    try:
+        objects = ET.fromstring(text).iter("object")
+        found = {name: [] for name in BCCD_CLASSES}
+        for obj in objects:
+            name, box = obj.findtext("name", "").strip(), obj.find("bndbox")
+            if name in found:
+                found[name].append([float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax")])
+    except (ET.ParseError, AttributeError, TypeError, ValueError) as error:
+        raise DataError(f"{path} is not a readable Pascal VOC annotation ({error})") from None
+    return {name: np.array(rows, dtype=np.float64).reshape(-1, 4) for name, rows in found.items()}
+
+
+def _read_bccd_photo(folder, stem, fix):
+    """One BCCD photograph (640×480 RGB) and its boxes."""
+    image = np.asarray(read_image(folder / "JPEGImages" / f"{stem}.jpg", BCCD_SIZE, fix).convert("RGB"))
+    path = folder / "Annotations" / f"{stem}.xml"
+    try:
+        return image, parse_voc_boxes(path.read_bytes(), path)
+    except DataError as error:
+        raise DataError(f"{error}. Fix: {fix}") from None
+
+
+def _bccd_split_lists(folder, stems, fix):
+    """Index arrays of the official train/val/test lists; a name no photograph has is an error."""
+    position = {stem: i for i, stem in enumerate(stems)}
+    splits = {}
+    for split in BCCD_SPLITS:
+        path = folder / "ImageSets" / "Main" / f"{split}.txt"
+        names = path.read_text().split()
+        unknown = [n for n in names if n not in position]
+        if unknown:
+            raise DataError(f"{path} lists {unknown[0]}, which has no photograph in {folder / 'JPEGImages'}. "
+                            f"Fix: {fix}")
+        splits[split] = np.array([position[n] for n in names], dtype=np.int64)
+    return splits
+
+
 # ---------------------------------------------------------------- loaders
 def _fashion_split(folder, train, fix):
     """One Fashion-MNIST split as in-memory tensors (torchvision reads the idx files once)."""
@@ -457,6 +536,15 @@ def load_all_idb1(source="auto", root=None):
                      [p[1] for p in pairs], source, folder)
 
 
+def load_bccd(source="auto", root=None):
+    """BCCD blood-smear photographs with their WBC/RBC/platelet boxes and official splits (04 solutions)."""
+    source, folder, fix = _prepare("bccd", source, root)
+    stems = [path.stem for path in _listing(folder / "JPEGImages", BCCD_NAME)]
+    pairs = [_read_bccd_photo(folder, stem, fix) for stem in stems]
+    return BloodSmearData([p[0] for p in pairs], stems, [p[1] for p in pairs],
+                          _bccd_split_lists(folder, stems, fix), source, folder)
+
+
 def verify_dataset(dataset, root, source="real"):
     """Decode and check every file of a dataset under root; DataError names the first bad one (data_download.py)."""
     if dataset == "fashion_mnist":
@@ -467,6 +555,8 @@ def verify_dataset(dataset, root, source="real"):
         load_fashion_mnist(source, root)
     elif dataset == "drive":
         load_drive(source, root)
+    elif dataset == "bccd":
+        load_bccd(source, root)
     else:
         _, folder, fix = _prepare("all_idb", source, root)
         for path in _listing(folder / "ALL_IDB2" / "img", CELL_NAME):
@@ -565,13 +655,13 @@ def _status_row(dataset, root):
 
 
 def _synthetic_row(root):
-    """Status of the three synthetic stand-ins under <root>/synthetic."""
+    """Status of the synthetic stand-ins under <root>/synthetic."""
     folder = root / "synthetic"
     problems = {d: structure_problem(d, folder / DATASETS[d], "synthetic") for d in DATASETS}
     bad = {d: p for d, p in problems.items() if p}
     exists = any((folder / name).exists() for name in DATASETS.values())
     state = "absent" if not exists else "incomplete" if bad else "present"
-    detail = "not generated yet" if state == "absent" else "; ".join(bad.values()) or "all three stand-ins"
+    detail = "not generated yet" if state == "absent" else "; ".join(bad.values()) or "all stand-ins"
     action = "nothing" if not bad else f"{FIX_SYNTHETIC} (or let a notebook generate it on first use)"
     return {"dataset": "synthetic", "path": str(folder), "state": state, "detail": detail, "action": action}
 

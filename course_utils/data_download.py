@@ -6,6 +6,7 @@
     python data_download.py fashion-mnist --from PATH    import the four idx files (folder or zip, .gz or not)
     python data_download.py drive --from DRIVE.zip       import DRIVE (zip or folder, after registration)
     python data_download.py all-idb --from ALL_IDB.zip   import ALL-IDB (zip(s) or folder(s), on request)
+    python data_download.py bccd [--from BCCD.zip]       BCCD blood smears: download (internet) or import
     python data_download.py synthetic                    generate the offline stand-ins
 
 Installed as a package, the same command is `course-data` (or `python -m course_utils.data_download`).
@@ -16,11 +17,13 @@ with --force.
 """
 import argparse
 import gzip
+import hashlib
 import os
 import re
 import shutil
 import sys
 import tempfile
+import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
@@ -39,6 +42,11 @@ REGISTER = {
                f"(non-commercial research; do not redistribute). Then run: {runtime.DATA_COMMAND} all-idb "
                "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
+BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"  # github.com/Shenggan/BCCD_Dataset, MIT licence
+BCCD_URL = f"https://github.com/Shenggan/BCCD_Dataset/archive/{BCCD_COMMIT}.zip"
+BCCD_PARTS = ("JPEGImages", "Annotations", "ImageSets")
+# sha256 of the sorted "sha256  relative/path" lines of that commit's 732 data files (see bccd_digest)
+BCCD_DIGEST = "debd2d76b13c300a3999f96a08cbe9ada5f231c3f882f9877a65a01a695872d1"
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
            "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic). To get the real data "
            "offline: apt-get install dataset-fashion-mnist (Debian/Ubuntu) and run this command again, or copy the "
@@ -300,6 +308,53 @@ def get_fashion_mnist(sources, root, force):
     download_fashion_mnist(root, force)
 
 
+def bccd_digest(folder):
+    """sha256 over the sorted "sha256  relative/path" lines of a BCCD folder's data files: photographs,
+    annotations, split lists (release check)."""
+    files = sorted((p.relative_to(folder).as_posix(), p) for part in BCCD_PARTS
+                   for p in (Path(folder) / part).rglob("*") if p.is_file() and not p.name.startswith("."))
+    lines = "".join(f"{data.file_sha256(p)}  {rel}\n" for rel, p in files)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def download_bccd_zip(staging):
+    """Fetch the pinned BCCD commit's zip from GitHub into staging; offline gives a DataError with the fix."""
+    target = staging / "BCCD_Dataset.zip"
+    try:
+        urllib.request.urlretrieve(BCCD_URL, target)
+    except OSError as error:
+        raise data.DataError(f"could not download BCCD from {BCCD_URL}: this machine seems to be offline "
+                             f"({error}). Fix: download that zip on a connected machine, then run: "
+                             f"{runtime.DATA_COMMAND} bccd --from BCCD_Dataset.zip") from error
+    return target
+
+
+def stage_bccd(sources, staging, new):
+    """Unpack the BCCD zip or folder (downloaded when no source is given), copy its data files into new/BCCD
+    and check them against the pinned release."""
+    sources = sources or [download_bccd_zip(staging)]
+    tops = [unpack(source, staging / f"unpacked{i}") for i, source in enumerate(sources)]
+    folder = find_part(tops, "JPEGImages", sources).parent
+    for part in BCCD_PARTS:
+        if (folder / part).is_dir():
+            copy_files(folder / part, new / "BCCD" / part)
+    licence = next((p for p in (folder / "LICENSE", folder.parent / "LICENSE") if p.is_file()), None)
+    if licence is not None:  # the upstream zip keeps it next to the BCCD folder
+        shutil.copyfile(licence, new / "BCCD" / "LICENSE")
+    digest = bccd_digest(new / "BCCD")
+    if digest != BCCD_DIGEST:
+        raise data.DataError(f"the BCCD files in {folder} differ from the release this course uses (commit "
+                             f"{BCCD_COMMIT[:7]} of github.com/Shenggan/BCCD_Dataset; content digest {digest[:12]}, "
+                             f"expected {BCCD_DIGEST[:12]}); nothing was changed. Fix: download {BCCD_URL} again")
+
+
+def import_bccd(sources, root, force):
+    """`bccd [--from ...]`: import a BCCD zip or folder, or download it, into <root>/BCCD."""
+    count = install("bccd", root, force, lambda staging, new: stage_bccd(sources, staging, new))
+    print(f"imported BCCD into {root / 'BCCD'}: {count} files verified against commit {BCCD_COMMIT[:7]}, "
+          f"manifest {data.manifest_path(root, 'bccd')}")
+
+
 def download_fashion_mnist(root, force):
     """torchvision download into <root>/FashionMNIST, verified and with a manifest (no local copy found)."""
     count = install("fashion_mnist", root, force, download_into)
@@ -308,7 +363,7 @@ def download_fashion_mnist(root, force):
 
 
 def make_synthetic(root):
-    """`synthetic`: generate (or repair) all three stand-ins under <root>/synthetic and check them."""
+    """`synthetic`: generate (or repair) every stand-in under <root>/synthetic and check them."""
     for dataset, name in data.DATASETS.items():
         try:
             data.verify_dataset(dataset, root, source="synthetic")
@@ -338,7 +393,8 @@ def build_parser():
     commands.add_parser("status", parents=[common], help="show each dataset's state and what to do")
     commands.add_parser("synthetic", parents=[common], help="generate the offline stand-ins")
     for command, what in (("fashion-mnist", "import Fashion-MNIST (--from, Debian's copy, else download)"),
-                          ("drive", "import a DRIVE download"), ("all-idb", "import an ALL-IDB download")):
+                          ("drive", "import a DRIVE download"), ("all-idb", "import an ALL-IDB download"),
+                          ("bccd", "download BCCD (internet), or import it with --from")):
         sub = commands.add_parser(command, parents=[common], help=what)
         sub.add_argument("--force", action="store_true", help="replace an existing good copy")
         sub.add_argument("--from", dest="sources", nargs="+", type=Path, help="zip file(s) or folder(s)")
@@ -354,6 +410,8 @@ def run(args):
         make_synthetic(root)
     elif args.command == "fashion-mnist":
         get_fashion_mnist(args.sources, root, args.force)
+    elif args.command == "bccd":
+        import_bccd(args.sources, root, args.force)
     else:
         import_dataset(args.command.replace("-", "_"), args.sources, root, args.force)
 

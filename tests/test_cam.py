@@ -1,4 +1,6 @@
 """Tests for course_utils.cam (notebook 04)."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -230,3 +232,82 @@ def test_random_baseline_matches_disc_area():
     score = cam.random_point_score(shapes, centroids, radius=10.0, num_points=20000, seed=0)
     assert score == pytest.approx(expected, abs=0.01)
     assert cam.random_point_score(shapes, centroids, radius=200.0) == 1.0
+
+
+# ---------------------------------------------------------------- recipes and transfer learning
+
+def test_imagenet_required_but_absent_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(cam.runtime.ParameterError) as error:
+        cam.load_imagenet_state("imagenet", allow_download=False)
+    message = str(error.value)
+    assert str(cam.cached_weights_path()) in message and "resnet18-f37072fd.pth" in message
+    assert "Parameters cell" in message and 'weights = "auto"' in message
+
+
+def test_choose_recipe_follows_the_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert cam.choose_recipe("auto", allow_download=False) == (None, "from scratch")
+    assert cam.choose_recipe(None) == (None, "from scratch")
+    with pytest.raises(cam.runtime.ParameterError):
+        cam.choose_recipe("auto", lecture_schedule=True, allow_download=False)
+    cam.cached_weights_path().parent.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), cam.cached_weights_path())
+    state, recipe = cam.choose_recipe("auto", allow_download=False)
+    assert recipe == "fine-tuning" and set(state) == set(torchvision.models.resnet18().state_dict())
+    assert "FINE-TUNING" in cam.recipe_note(recipe, "auto") and "FROM SCRATCH" in cam.recipe_note("from scratch", None)
+
+
+def test_recipe_settings_fill_only_what_is_none():
+    settings = cam.recipe_settings("fine-tuning", lr=0.05, input_size=None)
+    assert settings["lr"] == 0.05 and settings["input_size"] == 224 and settings["num_epochs"] == 15
+    assert cam.recipe_settings("from scratch")["context"] == 32
+
+
+@pytest.mark.parametrize("layers,trained", [("all", None), ("layer4", ("layer4.", "fc.")), ("fc", ("fc.",))])
+def test_set_trainable_freezes_the_rest(layers, trained):
+    net = cam.build_resnet18(weights=None)
+    params = cam.set_trainable(net, layers)
+    for name, p in net.named_parameters():
+        assert p.requires_grad == (trained is None or name.startswith(trained))
+    assert len(params) == sum(p.requires_grad for p in net.parameters())
+    with pytest.raises(cam.runtime.ParameterError, match="train_layers"):
+        cam.set_trainable(net, "conv")
+
+
+def test_train_classifier_leaves_frozen_weights_alone(one_thread):
+    torch.manual_seed(0)
+    net = cam.build_resnet18(weights=None)
+    cam.set_trainable(net, "fc")
+    before = net.layer1[0].conv1.weight.clone(), net.fc.weight.clone()
+    X, y = torch.randn(8, 3, 32, 32), torch.tensor([0, 1] * 4)
+    settings = SimpleNamespace(num_epochs=2, decay_epochs=1, batch_size=4, lr=0.1, momentum=0.9, augment=True,
+                               input_size=32, seed=0, device="cpu")
+    history = cam.train_classifier(net, (X, y), (X, y), settings)
+    assert len(history["val_accuracy"]) == 2
+    assert torch.equal(net.layer1[0].conv1.weight, before[0]) and not torch.equal(net.fc.weight, before[1])
+
+
+# ---------------------------------------------------------------- crops from annotated photographs
+
+def test_object_crops_centre_boxes_and_avoid_them():
+    image = np.zeros((240, 320, 3), dtype=np.uint8)
+    boxes = np.array([[100.0, 80.0, 160.0, 140.0]])
+    crops, labels = cam.object_crops(image, boxes, 64, 0, 3, np.random.default_rng(0))
+    assert labels[0] == 1 and labels.count(0) == 3 and all(c.shape == (64, 64, 3) for c in crops)
+    shares = [cam._overlap_share(w, boxes)[0] for w in [(98, 78, 162, 142), (0, 0, 64, 64)]]
+    assert shares == [1.0, 0.0]
+
+
+def test_crop_dataset_shrinks_and_normalises():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    X, y = cam.crop_dataset([image], [np.array([[200.0, 160.0, 400.0, 340.0]])], 0.25, 64, negatives=1)
+    assert X.shape == (2, 3, 64, 64) and y.tolist() == [1, 0]
+    assert cam.shrink(image, 0.25).shape == (120, 160, 3)
+
+
+def test_cam_peaks_are_in_image_pixels(net):
+    image = np.zeros((96, 128, 3), dtype=np.uint8)
+    (x, y), = cam.cam_peaks(net, [image], 1.0, 1)
+    assert 0 <= x < 128 and 0 <= y < 96

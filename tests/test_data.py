@@ -328,12 +328,29 @@ def test_synthetic_error_names_synthetic_fix(tmp_path):
 
 
 # ---------------------------------------------------------------- synthetic stand-ins generated on first use
+def write_bccd(folder, n=3):
+    """A tiny BCCD tree: n 640x480 photographs, one WBC box each (none in the last), splits train/val/test."""
+    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    stems = [f"BloodImage_{k:05d}" for k in range(n)]
+    for k, stem in enumerate(stems):
+        Image.new("RGB", (640, 480), (200, 120, 140 + k)).save(folder / "JPEGImages" / f"{stem}.jpg")
+        wbc = "" if k == n - 1 else ("<object><name>WBC</name><bndbox><xmin>100</xmin><ymin>50</ymin>"
+                                      "<xmax>300</xmax><ymax>230</ymax></bndbox></object>")
+        rbc = "<object><name>RBC</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>90</xmax><ymax>80</ymax></bndbox></object>"
+        (folder / "Annotations" / f"{stem}.xml").write_text(f"<annotation>{wbc}{rbc}</annotation>")
+    lists = {"train": stems[:1], "val": stems[1:2], "test": stems[2:], "trainval": stems[:2]}
+    for split, names in lists.items():
+        (folder / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{name}\n" for name in names))
+    return folder
+
+
 def fake_makers(monkeypatch, calls, drive_template):
     """Replace synthetic.make_* by the tiny fixture writers, recording which dataset each call built."""
     def copy_drive(folder):
         return shutil.copytree(drive_template, folder)
     writers = {"make_fashion_mnist": ("FashionMNIST", write_fashion), "make_drive": ("DRIVE", copy_drive),
-               "make_all_idb": ("ALL_IDB", write_all_idb)}
+               "make_all_idb": ("ALL_IDB", write_all_idb), "make_bccd": ("BCCD", write_bccd)}
     for attribute, (name, writer) in writers.items():
         def make(out_dir, seed=0, name=name, writer=writer):
             calls.append(name)
@@ -457,3 +474,43 @@ def test_real_drive_status_is_present_and_read_only():
     rows = _rows(REAL_ROOT)
     assert rows["DRIVE"]["state"] == "present" and data.resolve_source("drive", "auto", REAL_ROOT) == "real"
     assert sorted(p.name for p in REAL_ROOT.iterdir()) == before
+
+
+def test_bccd_tiny_tree_counts_only_when_synthetic(tmp_path):
+    write_bccd(tmp_path / "synthetic" / "BCCD")
+    photos = data.load_bccd("synthetic", tmp_path)
+    assert photos.names == ["BloodImage_00000", "BloodImage_00001", "BloodImage_00002"]
+    assert photos.images[0].shape == (480, 640, 3) and photos.images[0].dtype == np.uint8
+    assert photos.boxes[0]["WBC"].tolist() == [[100, 50, 300, 230]] and photos.boxes[2]["WBC"].shape == (0, 4)
+    assert photos.wbc_centres(0).tolist() == [[200, 140]] and len(photos.boxes[0]["RBC"]) == 1
+    assert {k: v.tolist() for k, v in photos.splits.items()} == {"train": [0], "val": [1], "test": [2]}
+    write_bccd(tmp_path / "BCCD")  # as a real copy it lacks 361 photographs
+    assert "holds 3 BloodImage_NNNNN.jpg files, expected 364" in _error(data.load_bccd, "real", tmp_path)
+
+
+def test_bccd_bad_inputs_name_file_and_fix(tmp_path):
+    folder = write_bccd(tmp_path / "synthetic" / "BCCD")
+    (folder / "Annotations" / "BloodImage_00001.xml").write_text("<annotation><object>")
+    message = _error(data.load_bccd, "synthetic", tmp_path)
+    assert "BloodImage_00001.xml" in message and "Pascal VOC" in message and "Fix:" in message
+    folder = write_bccd(tmp_path / "two" / "synthetic" / "BCCD")
+    (folder / "ImageSets" / "Main" / "test.txt").write_text("BloodImage_00099\n")
+    assert "lists BloodImage_00099" in _error(data.load_bccd, "synthetic", tmp_path / "two")
+    (folder / "Annotations" / "BloodImage_00000.xml").unlink()
+    assert "BloodImage_00000.xml" in _error(data.load_bccd, "synthetic", tmp_path / "two")
+
+
+def test_parse_voc_boxes_keeps_bccd_classes():
+    text = ("<annotation><object><name>WBC</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax>"
+            "</bndbox></object><object><name>dog</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>1</xmax>"
+            "<ymax>1</ymax></bndbox></object></annotation>")
+    boxes = data.parse_voc_boxes(text)
+    assert boxes["WBC"].tolist() == [[1, 2, 3, 4]] and boxes["Platelets"].shape == (0, 4) and "dog" not in boxes
+
+
+@pytest.mark.skipif(not (REAL_ROOT / "BCCD").is_dir(), reason=f"real BCCD not found at {REAL_ROOT / 'BCCD'}")
+def test_real_bccd_counts():
+    photos = data.load_bccd("real", REAL_ROOT)
+    assert len(photos.images) == 364 and sum(len(b["WBC"]) for b in photos.boxes) == 372
+    assert [len(photos.splits[k]) for k in ("train", "val", "test")] == [205, 87, 72]
+    assert sum(len(b["WBC"]) == 0 for b in photos.boxes) == 6

@@ -11,7 +11,7 @@ import pytest
 
 from course_utils import data_download
 from course_utils import data
-from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_fashion, write_idx  # noqa: F401
+from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_bccd, write_fashion, write_idx  # noqa: F401
 
 
 @pytest.fixture
@@ -35,6 +35,11 @@ def make_zip(path, folder, prefix):
             if file.is_file():
                 archive.write(file, f"{prefix}/{file.relative_to(folder).as_posix()}")
     return path
+
+
+def synthetic_row(root):
+    """The status row of the synthetic stand-ins."""
+    return next(row for row in data.dataset_status(root) if row["dataset"] == "synthetic")
 
 
 def cli(*args):
@@ -380,10 +385,43 @@ def test_synthetic_command_generates_and_repairs(tmp_path, monkeypatch, capsys, 
     calls = []
     fake_makers(monkeypatch, calls, drive_template)
     assert cli("synthetic", "--root", tmp_path) == 0
-    assert sorted(calls) == ["ALL_IDB", "DRIVE", "FashionMNIST"]
-    assert data.dataset_status(tmp_path)[3]["state"] == "present"
+    assert sorted(calls) == ["ALL_IDB", "BCCD", "DRIVE", "FashionMNIST"]
+    assert synthetic_row(tmp_path)["state"] == "present"
     (tmp_path / "synthetic" / "DRIVE" / "test" / "images" / "04_test.tif").write_bytes(b"junk")
     capsys.readouterr()
     assert cli("synthetic", "--root", tmp_path) == 0
     assert "regenerating the synthetic DRIVE" in capsys.readouterr().out and calls.count("DRIVE") == 2
-    assert data.dataset_status(tmp_path)[3]["state"] == "present"
+    assert synthetic_row(tmp_path)["state"] == "present"
+
+
+# ---------------------------------------------------------------- BCCD
+def test_bccd_import_checks_the_release_and_leaves_nothing(tmp_path, capsys):
+    source = write_bccd(tmp_path / "download" / "BCCD")
+    root = tmp_path / "data"
+    assert cli("bccd", "--from", source.parent, "--root", root) == 1
+    err = capsys.readouterr().err
+    assert "differ from the release" in err and "d272fb1" in err and "nothing was changed" in err
+    assert not (root / "BCCD").exists() and leftovers(root) == []
+
+
+def test_bccd_offline_download_says_what_to_do(tmp_path, capsys, monkeypatch):
+    def offline(url, target):
+        raise OSError("Name or service not known")
+    monkeypatch.setattr(data_download.urllib.request, "urlretrieve", offline)
+    assert cli("bccd", "--root", tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "offline" in err and "bccd --from" in err and data_download.BCCD_URL in err and leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(not (REAL_ROOT / "BCCD").is_dir(), reason="real BCCD not available")
+def test_import_real_bccd_from_zip_then_force(tmp_path, capsys):
+    archive = make_zip(tmp_path / "BCCD_Dataset.zip", REAL_ROOT / "BCCD", f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD")
+    root = tmp_path / "data"
+    assert cli("bccd", "--from", archive, "--root", root) == 0
+    assert "733 files verified" in capsys.readouterr().out
+    assert data.manifest_problem(root, "bccd") is None and leftovers(root) == []
+    assert cli("bccd", "--from", archive, "--root", root) == 1
+    assert "--force" in capsys.readouterr().err
+    (root / "BCCD" / "JPEGImages" / "BloodImage_00000.jpg").write_bytes(b"junk")
+    assert cli("bccd", "--force", "--from", REAL_ROOT / "BCCD", "--root", root) == 0
+    assert data.manifest_problem(root, "bccd") is None and len(data.load_bccd("real", root).images) == 364
