@@ -439,3 +439,15 @@ def test_real_drive_status_is_present_and_read_only():
     rows = _rows(REAL_ROOT)
     assert rows["DRIVE"]["state"] == "present" and data.resolve_source("drive", "auto", REAL_ROOT) == "real"
     assert sorted(p.name for p in REAL_ROOT.iterdir()) == before
+
+
+def test_validation_split_is_seeded_disjoint_and_keeps_order():
+    items = [f"{n}_training" for n in range(21, 41)]
+    train, val = data.validation_split(items, 4, seed=0)
+    assert len(train) == 16 and len(val) == 4 and sorted(train + val) == sorted(items)
+    assert train == sorted(train) and val == sorted(val)
+    assert data.validation_split(items, 4, seed=0) == (train, val)
+    assert data.validation_split(items, 4, seed=1)[1] != val
+    for bad in (0, 20):
+        with pytest.raises(ValueError, match="num_val must be between 1 and 19"):
+            data.validation_split(items, bad)
