@@ -122,8 +122,9 @@ def confusion_matrix(y_true, y_pred, num_classes):
 
 def format_table(rows, columns=("accuracy", "sensitivity", "specificity", "f1", "iou", "auc")):
     """Plain-text table of metric dicts keyed by row name (printed under each evaluation)."""
-    lines = [f"{'':24s}" + "".join(f"{c:>12s}" for c in columns)]
+    width = max([24] + [len(name) + 2 for name in rows])
+    lines = [" " * width + "".join(f"{c:>12s}" for c in columns)]
     for name, values in rows.items():
         cells = "".join(f"{values[c]:12.4f}" if c in values else f"{'-':>12s}" for c in columns)
-        lines.append(f"{name:24s}" + cells)
+        lines.append(f"{name:{width}s}" + cells)
     return "\n".join(lines)
