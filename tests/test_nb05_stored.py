@@ -8,6 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+# measured in the stored default run (test accuracies 0.8725 / 0.8295 / 0.8465; best test Dice 0.7964, best AUC
+# 0.9551), rounded down
+FLOOR_RMSPROP, FLOOR_SGD, FLOOR_PROBE_PIXELS = 0.86, 0.82, 0.84
+FLOOR_BEST_DICE, FLOOR_BEST_AUC = 0.79, 0.95
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_pca_autoencoders_segmentation.ipynb"
 
 
