@@ -14,11 +14,11 @@ from course_utils import runtime, synthetic
 DATASETS = {"fashion_mnist": "FashionMNIST", "drive": "DRIVE", "all_idb": "ALL_IDB"}
 SOURCES = ("auto", "real", "synthetic")
 FIX_REAL = {
-    "fashion_mnist": "python data_download.py fashion-mnist",
-    "drive": "python data_download.py drive --from ~/Downloads/DRIVE.zip",
-    "all_idb": "python data_download.py all-idb --from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
+    "fashion_mnist": f"{runtime.DATA_COMMAND} fashion-mnist",
+    "drive": f"{runtime.DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip",
+    "all_idb": f"{runtime.DATA_COMMAND} all-idb --from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
-FIX_SYNTHETIC = "python data_download.py synthetic"
+FIX_SYNTHETIC = f"{runtime.DATA_COMMAND} synthetic"
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 FASHION_FILES = {"train-images-idx3-ubyte": (2051, 784), "train-labels-idx1-ubyte": (2049, 1),

@@ -7,9 +7,11 @@
     python data_download.py all-idb --from ALL_IDB.zip   import ALL-IDB (zip(s) or folder(s), on request)
     python data_download.py synthetic                    generate the offline stand-ins
 
-Every command takes --root (default: $COURSE_DATA, else <repo>/data). Imports are atomic: files are
-unpacked into a temp folder inside the root, verified, given a sha256 manifest and only then renamed
-into place; an existing good copy is replaced only with --force.
+Installed as a package, the same command is `course-data` (or `python -m course_utils.data_download`).
+Every command takes --root (default: $COURSE_DATA, else <repo>/data in a checkout and a per-user folder
+for an installed package). Imports are atomic: files are unpacked into a temp folder inside the root,
+verified, given a sha256 manifest and only then renamed into place; an existing good copy is replaced only
+with --force.
 """
 import argparse
 import os
@@ -28,14 +30,14 @@ PARTS = {"drive": ("training", "test"), "all_idb": ("ALL_IDB1", "ALL_IDB2")}
 SEARCH_DEPTH = 3  # part folders may sit e.g. at DRIVE/training or datasets/DRIVE/training
 REGISTER = {
     "drive": "DRIVE is handed out after registration at https://drive.grand-challenge.org/ . Download it, then "
-             "run: python data_download.py drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
+             f"run: {runtime.DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
              "give both paths if training and test come as separate zips)",
     "all_idb": "ALL-IDB is released by the University of Milan on a signed request: https://scotti.di.unimi.it/all/ "
-               "(non-commercial research; do not redistribute). Then run: python data_download.py all-idb "
+               f"(non-commercial research; do not redistribute). Then run: {runtime.DATA_COMMAND} all-idb "
                "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
-           "back to the synthetic stand-in (python data_download.py synthetic); run this command again on a "
+           "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic); run this command again on a "
            "machine with internet access to get the real data.")
 
 

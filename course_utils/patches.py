@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .autoencoders import Autoencoder
+from .devices import place
 
 
 def check_patch_size(image_hw, patch_hw):
@@ -130,7 +131,8 @@ def tiles_to_image(tiles, tops, lefts, image_hw):
 
 @torch.no_grad()
 def predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device):
-    """Run net on the tiles of one image in batches; returns N×h×w outputs as float32 (section 6)."""
+    """Run net (moved to device) on the tiles of one image in batches; returns N×h×w float32 outputs (section 6)."""
+    place(net, device, "predict_tiles")
     net.eval()
     outputs = []
     for i in range(0, len(tops), batch_size):

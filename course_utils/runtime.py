@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "dlvc-labs"  # per-user data folder of an installed package
 DATA_SOURCES = ("auto", "real", "synthetic")
 _device_cache = {}
 
@@ -18,9 +19,32 @@ class ParameterError(ValueError):
     """A value in a notebook's parameters cell is invalid (raised by `start` and `check`)."""
 
 
+def is_checkout():
+    """True when course_utils runs from a clone (editable install included), False when pip-installed."""
+    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
+
+
+DATA_COMMAND = "python data_download.py" if is_checkout() else "course-data"  # in fix messages
+
+
+def default_data_root():
+    """<repo>/data in a checkout; the per-user data folder (platformdirs) for an installed package."""
+    if is_checkout():
+        return REPO_ROOT / "data"
+    import platformdirs
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
 def data_root():
-    """Data root: $COURSE_DATA, default <repo>/data (every loader and data_download.py)."""
-    return Path(os.environ.get("COURSE_DATA") or REPO_ROOT / "data").expanduser().resolve()
+    """Data root: $COURSE_DATA, else default_data_root() (every loader and the data command)."""
+    return Path(os.environ.get("COURSE_DATA") or default_data_root()).expanduser().resolve()
+
+
+def checkpoint_dir():
+    """Checkpoint folder (checkpoint_path): $COURSE_CHECKPOINT_DIR, else <repo>/checkpoints in a checkout, else
+    ./checkpoints beside the notebook (the kernel's working directory) for an installed package."""
+    folder = os.environ.get("COURSE_CHECKPOINT_DIR") or (REPO_ROOT if is_checkout() else Path.cwd()) / "checkpoints"
+    return Path(folder).expanduser().resolve()
 
 
 def is_smoke():
@@ -29,9 +53,16 @@ def is_smoke():
 
 
 def get_device(verbose=True):
-    """Pick cuda, then mps, then cpu; printed once per kernel (set-up cell of every notebook)."""
+    """Pick cuda, then mps, then cpu; printed once per kernel (set-up cell of every notebook).
+
+    COURSE_DEVICE=standin picks a stand-in device played on the CPU (devices.StandInDevice): tests use it to find
+    tensors and modules a notebook leaves on the CPU, without a GPU.
+    """
     if "device" not in _device_cache:
-        if torch.cuda.is_available():
+        if os.environ.get("COURSE_DEVICE", "").strip().lower() == "standin":
+            from .devices import use_stand_in  # late import: devices is only needed for this check
+            device = use_stand_in()
+        elif torch.cuda.is_available():
             device = torch.device("cuda")
         elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             device = torch.device("mps")
@@ -45,6 +76,8 @@ def get_device(verbose=True):
 
 def describe_device(device):
     """One-line description of a device for the notebook banner."""
+    if device == torch.device("cpu", 0) and os.environ.get("COURSE_DEVICE", "").strip().lower() == "standin":
+        return "STAND-IN device played on the CPU (COURSE_DEVICE=standin, a check for tensors left behind)"
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
@@ -104,7 +137,7 @@ def source_line(dataset, source, root):
         return f"{dataset}: REAL data from {root}"
     return (f"{dataset}: *** SYNTHETIC STAND-IN *** procedurally generated under {root / 'synthetic'}; "
             f"it imitates the real dataset's layout, not its content. Figures below do not measure the real "
-            f"task (import the real data: python data_download.py status)")
+            f"task (import the real data: {DATA_COMMAND} status)")
 
 
 def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params):
@@ -132,10 +165,12 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params)
 
 
 def checkpoint_path(cfg, stage):
-    """File for one training stage's checkpoints, keyed by title and parameters; None when off (fit calls).
+    """File for one training stage's checkpoints, named by title, stage and parameters; None when off (fit calls).
 
     Set `checkpoint_every = N` in a parameters cell to save every N epochs: after a kernel restart, re-running
-    the notebook resumes each stage where it stopped. Smoke runs and COURSE_CHECKPOINTS=0 never checkpoint.
+    the notebook resumes each stage where it stopped. `fit` resumes a file only when it holds the same training
+    (model, starting weights, trainable set, optimiser, loss, data, schedule); otherwise it trains from scratch and
+    replaces it. Smoke runs and COURSE_CHECKPOINTS=0 never checkpoint.
     """
     every = getattr(cfg, "checkpoint_every", 0)
     if not every or cfg.smoke or os.environ.get("COURSE_CHECKPOINTS", "1") == "0":
@@ -144,4 +179,4 @@ def checkpoint_path(cfg, stage):
     params = sorted((k, repr(v)) for k, v in vars(cfg).items() if k not in skip)
     key = hashlib.sha1(repr((params, cfg.source)).encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "-", cfg.title.lower()).strip("-")
-    return REPO_ROOT / "checkpoints" / f"{slug}-{stage}-{key}.pt"
+    return checkpoint_dir() / f"{slug}-{stage}-{key}.pt"

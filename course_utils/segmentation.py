@@ -4,6 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .devices import place
 from .training import AugmentedLoader
 
 OUTSIDE, VESSEL, TISSUE = 0, 1, 2
@@ -204,8 +205,10 @@ def pad_to_multiple(x, multiple):
 def predict_probs(net, image, device="cpu", flips=False):
     """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03).
 
-    flips=True averages the maps of the image and its three mirror images (test-time augmentation).
+    flips=True averages the maps of the image and its three mirror images (test-time augmentation); net is moved
+    to `device`.
     """
+    place(net, device, "predict_probs")
     net.eval()
     x = torch.as_tensor(image, dtype=torch.float32)[None].to(device)
     h, w = x.shape[-2:]

@@ -7,6 +7,8 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .devices import place
+from .fingerprint import changed_parts, training_key
 from .runtime import is_smoke
 
 
@@ -49,6 +51,12 @@ class AugmentedLoader:
             yield self.augment(X, y, self.generator)
 
 
+def _place_loss(loss_fn, device):
+    """A loss that is a module (class weights as buffers, e.g. PixelNLLLoss) follows the model's device."""
+    if isinstance(loss_fn, torch.nn.Module):
+        place(loss_fn, device, "loss")
+
+
 def accuracy(output, y):
     """Share of rows whose arg-max matches the label (classifier sections)."""
     return (output.argmax(dim=1) == y).float().mean().item()
@@ -63,6 +71,8 @@ def _progress(iterable, desc, total=None):
 
 def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler=None):
     """One pass over the loader (scheduler, if any, stepped after every batch); returns the mean loss."""
+    place(net, device, "train_epoch")
+    _place_loss(loss_fn, device)
     net.train()
     total, count = 0.0, 0
     for X, y in _progress(loader, desc, total=len(loader)):
@@ -80,7 +90,9 @@ def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler
 
 @torch.no_grad()
 def evaluate(net, loader, loss_fn, device, metrics=None):
-    """Mean loss and metrics (name -> fn(output, y)) over a loader, in eval mode."""
+    """Mean loss and metrics (name -> fn(output, y)) over a loader, in eval mode, with net moved to device."""
+    place(net, device, "evaluate")
+    _place_loss(loss_fn, device)
     net.eval()
     sums, count = {}, 0
     for X, y in loader:
@@ -96,7 +108,8 @@ def evaluate(net, loader, loss_fn, device, metrics=None):
 
 @torch.no_grad()
 def predict(net, X, batch_size=256, device="cpu"):
-    """Network outputs for a tensor, batched, returned on the CPU (evaluation sections)."""
+    """Network outputs for a tensor, batched on `device` (net moved there), returned on the CPU (evaluation)."""
+    place(net, device, "predict")
     net.eval()
     outputs = [net(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]
     return torch.cat(outputs) if outputs else torch.empty(0)
@@ -105,6 +118,7 @@ def predict(net, X, batch_size=256, device="cpu"):
 @torch.no_grad()
 def recalibrate_batchnorm(net, X, device, batch_size=50):
     """Recompute every BatchNorm's running mean/variance as plain averages over X with the final weights (04)."""
+    place(net, device, "recalibrate_batchnorm")
     layers = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     saved = [m.momentum for m in layers]
     for m in layers:
@@ -118,21 +132,26 @@ def recalibrate_batchnorm(net, X, device, batch_size=50):
     net.eval()
 
 
-def save_checkpoint(path, net, optimizer, epoch, history, scheduler=None):
-    """Write model, optimiser, scheduler, epoch and history atomically (temp file, then rename)."""
+def save_checkpoint(path, net, optimizer, epoch, history, scheduler=None, key=None):
+    """Write model, optimiser, scheduler, epoch, history and training key atomically (temp file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     state = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
              "history": history, "rng": torch.get_rng_state(),
-             "scheduler": None if scheduler is None else scheduler.state_dict()}
+             "scheduler": None if scheduler is None else scheduler.state_dict(), "key": key}
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path, net, optimizer, scheduler=None):
-    """Restore a checkpoint written by save_checkpoint; returns (epoch, history)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+def read_checkpoint(path):
+    """The saved state of a checkpoint file (on the CPU)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_checkpoint(path, net, optimizer, scheduler=None, state=None):
+    """Restore a checkpoint written by save_checkpoint (or its already read `state`); returns (epoch, history)."""
+    state = read_checkpoint(path) if state is None else state
     net.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state.get("scheduler") is not None:
@@ -153,15 +172,23 @@ def _generators(loader):
 
 def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=None, metrics=None,
         checkpoint=None, checkpoint_every=0, desc="train", scheduler=None):
-    """Train for num_epochs, return the per-epoch history; resumes from `checkpoint` if it exists.
+    """Train for num_epochs on `device` (net moved there), return the per-epoch history.
 
-    `scheduler` is a per-batch learning-rate scheduler (e.g. OneCycleLR over num_epochs * len(train_loader) steps).
+    `checkpoint` (a path, e.g. runtime.checkpoint_path) resumes only the same training: fit computes a key of
+    the model, its starting weights, the trainable set, optimiser, loss, data and schedule when it starts, and a
+    file with another key is replaced by a fresh run. `scheduler` is a per-batch learning-rate scheduler (e.g.
+    OneCycleLR over num_epochs * len(train_loader) steps).
     """
+    place(net, device, "fit")
+    _place_loss(loss_fn, device)
     history, first = {"train_loss": [], "epoch_time": []}, 0
-    if checkpoint is not None and Path(checkpoint).exists():
-        first, history = load_checkpoint(checkpoint, net, optimizer, scheduler)
-        _restore_loader(train_loader, history)
-        print(f"resumed from {checkpoint} after epoch {first}")
+    key = None
+    if checkpoint is not None:
+        key = training_key(net, train_loader, loss_fn, optimizer, num_epochs, scheduler, val_loader, metrics)
+        resumed = _resume(checkpoint, key, net, optimizer, scheduler, num_epochs)
+        if resumed is not None:
+            first, history = resumed
+            _restore_loader(train_loader, history)
     bar = _progress(range(first, num_epochs), desc, total=num_epochs - first)
     for epoch in bar:
         start = time.perf_counter()
@@ -173,8 +200,25 @@ def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=No
         _remember_loader(train_loader, history)
         if checkpoint is not None and (epoch + 1 == num_epochs or
                                        (checkpoint_every and (epoch + 1) % checkpoint_every == 0)):
-            save_checkpoint(checkpoint, net, optimizer, epoch + 1, history, scheduler)
+            save_checkpoint(checkpoint, net, optimizer, epoch + 1, history, scheduler, key)
     return history
+
+
+def _resume(path, key, net, optimizer, scheduler, num_epochs):
+    """(epoch, history) from `path` when it holds the training `key`, else None; one line says which (fit)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = read_checkpoint(path)
+    changed = changed_parts(state.get("key"), key)
+    if changed:
+        print(f"checkpoint {path.name} holds another training ({', '.join(changed)} changed): "
+              f"training from scratch, the file will be replaced")
+        return None
+    epoch, history = load_checkpoint(path, net, optimizer, scheduler, state)
+    print(f"resumed from {path} after epoch {epoch} of {num_epochs} (same model, starting weights, data, "
+          f"optimiser, loss and schedule); to start over, delete that file or set checkpoint_every = 0")
+    return epoch, history
 
 
 def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader, metrics=None,

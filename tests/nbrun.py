@@ -1,4 +1,8 @@
-"""Execute a notebook with changed parameters-cell values (tests of students' changes, issue 8)."""
+"""Execute a notebook the way a student changes it: other parameter values, an edited cell, an added cell.
+
+Tests of students' changes (issues 8 and 15) build on `run`; owners of notebooks add their exercise cases with
+`replaced(old, new)` and `added_after(marker, source)`.
+"""
 import re
 from pathlib import Path
 
@@ -6,7 +10,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def parameters_index(nb):
@@ -26,16 +31,53 @@ def set_parameters(source, overrides):
     return source
 
 
-def run(name, overrides, upto=None, timeout=600):
-    """Run notebooks/<name> with overrides, optionally only up to cell index `upto`; return the notebook."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+def _cell_with(nb, text):
+    """Index of the one code cell whose source contains `text` (a test names its cell by a line it holds)."""
+    found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and text in c.source]
+    assert len(found) == 1, f"{len(found)} code cells contain {text!r}"
+    return found[0]
+
+
+def replaced(old, new):
+    """A change: the student edits the cell holding `old`, writing `new` in its place."""
+    def change(nb):
+        i = _cell_with(nb, old)
+        nb.cells[i].source = nb.cells[i].source.replace(old, new)
+    return change
+
+
+def added_after(marker, source):
+    """A change: the student adds a code cell `source` right after the cell holding `marker`."""
+    def change(nb):
+        nb.cells.insert(_cell_with(nb, marker) + 1, nbformat.v4.new_code_cell(source))
+    return change
+
+
+def run(name, overrides=None, upto=None, timeout=600, changes=(), then=()):
+    """Run notebooks/<name> (or solutions/<name> when the name says so) in a fresh kernel and return it.
+
+    overrides: parameters-cell values; upto: stop after that cell index (before changes); changes: edits made
+    with `replaced` / `added_after`; then: sources of cells run at the end in the same kernel (a student
+    re-running cells after a complete run).
+    """
+    path = (ROOT / "solutions" / name) if name.endswith("_solutions.ipynb") else NOTEBOOKS / name
+    nb = nbformat.read(path, as_version=4)
     i = parameters_index(nb)
-    nb.cells[i].source = set_parameters(nb.cells[i].source, overrides)
+    nb.cells[i].source = set_parameters(nb.cells[i].source, overrides or {})
     if upto is not None:
         nb.cells = nb.cells[:upto + 1]
+    for change in changes:
+        change(nb)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in then]
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
+
+
+def streams(nb, start=0):
+    """Everything the cells from index `start` on printed (stdout/stderr streams)."""
+    return "".join(o.get("text", "") for c in nb.cells[start:] for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
 
 
 def error_of(name, overrides):

@@ -13,8 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install -e .[test])")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: `make browser` installs "
-                                "Debian's chromium where apt-get and root are available")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine: `make test` (scripts/course.py "
+                                "test) installs Debian's chromium where apt-get and root are available")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 

@@ -22,16 +22,19 @@ def texts():
 
 
 def table_after(texts, title):
-    """Rows {name: {column: value}} of the format_table printed right after a line starting with `title`."""
+    """Rows {name: {column: value}} of the format_table printed right after a line containing `title`."""
     text = next(t for t in texts if title in t)
-    lines = text[text.index(title):].splitlines()[1:]
-    columns = lines[0].split()
+    header, *lines = text[text.index(title):].splitlines()[1:]
+    names = []  # format_table right-aligns each column name in 12 characters after a blank name column
+    while len(header) >= 12 and header[-12:].strip():
+        names.insert(0, header[-12:].strip())
+        header = header[:-12]
     rows = {}
-    for line in lines[1:]:
+    for line in lines:
         parts = line.split()
-        if len(parts) <= len(columns):
+        if len(parts) <= len(names):
             break
-        rows[" ".join(parts[:-len(columns)])] = dict(zip(columns, map(float, parts[-len(columns):])))
+        rows[" ".join(parts[:-len(names)])] = dict(zip(names, map(float, parts[-len(names):])))
     return rows
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,28 @@ def test_data_root_from_environment(monkeypatch, tmp_path):
     assert runtime.data_root() == tmp_path.resolve()
     monkeypatch.delenv("COURSE_DATA")
     assert runtime.data_root() == runtime.REPO_ROOT / "data"
+
+
+def test_checkout_keeps_data_and_checkpoints_in_the_repository(monkeypatch, tmp_path):
+    assert runtime.is_checkout() and runtime.DATA_COMMAND == "python data_download.py"
+    monkeypatch.chdir(tmp_path)
+    assert runtime.default_data_root() == runtime.REPO_ROOT / "data"
+    assert runtime.checkpoint_dir() == runtime.REPO_ROOT / "checkpoints"
+
+
+def test_installed_package_uses_user_data_folder_and_working_directory(monkeypatch, tmp_path):
+    import platformdirs
+    site = tmp_path / "site-packages"  # what REPO_ROOT is for a pip-installed package
+    (site / "course_utils").mkdir(parents=True)
+    monkeypatch.setattr(runtime, "REPO_ROOT", site)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COURSE_DATA", raising=False)
+    assert not runtime.is_checkout()
+    user_folder = Path(platformdirs.user_data_dir(runtime.APP_NAME, appauthor=False))
+    assert runtime.default_data_root() == user_folder and runtime.data_root() == user_folder.resolve()
+    assert runtime.checkpoint_dir() == tmp_path / "checkpoints"
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path / "shared"))
+    assert runtime.data_root() == (tmp_path / "shared").resolve()  # COURSE_DATA still wins
 
 
 @pytest.mark.parametrize("value,expected", [("1", True), ("0", False), ("", False), ("true", True)])

@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -54,18 +55,39 @@ def test_evaluate_and_predict_agree():
     assert abs(result["loss"] - nn.CrossEntropyLoss()(out, y).item()) < 1e-5
 
 
-def test_checkpoint_resume_gives_same_history(tmp_path):
+class _Killed(Exception):
+    """Stands for a kernel that dies in mid-training."""
+
+
+def _killed_after(monkeypatch, epochs):
+    """Make fit stop with _Killed when it starts epoch `epochs` + 1 (a kernel restart in mid-training)."""
+    real, calls = training.train_epoch, []
+
+    def train_epoch(*args, **kwargs):
+        if len(calls) == epochs:
+            raise _Killed
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(training, "train_epoch", train_epoch)
+
+
+def test_checkpoint_resume_gives_same_history(tmp_path, monkeypatch, capsys):
     X, y = _problem()
     net, opt = _setup()
     full = training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 6, "cpu")
     ckpt = tmp_path / "ckpt.pt"
     net, opt = _setup()
-    training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 3, "cpu",
-                 checkpoint=ckpt, checkpoint_every=1)
-    net, opt = _setup(seed=99)  # "kernel restart": fresh objects, weights come from the checkpoint
+    with monkeypatch.context() as patch, pytest.raises(_Killed):
+        _killed_after(patch, 3)
+        training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 6, "cpu",
+                     checkpoint=ckpt, checkpoint_every=1)
+    capsys.readouterr()
+    net, opt = _setup()  # "kernel restart": the notebook builds the same objects again
     resumed = training.fit(net, training.TensorLoader(X, y, 32, seed=5), nn.CrossEntropyLoss(), opt, 6, "cpu",
                            checkpoint=ckpt)
     assert resumed["train_loss"] == full["train_loss"]
+    out = capsys.readouterr().out
+    assert f"resumed from {ckpt} after epoch 3 of 6" in out and "delete that file" in out
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -87,7 +109,7 @@ def _scheduled(net, opt, epochs, steps):
     return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.2, total_steps=epochs * steps)
 
 
-def test_scheduler_steps_every_batch_and_resumes(tmp_path):
+def test_scheduler_steps_every_batch_and_resumes(tmp_path, monkeypatch):
     X, y = _problem()
     def make_loader():
         return training.AugmentedLoader(training.TensorLoader(X, y, 32, seed=5), _add_noise, seed=3)
@@ -97,9 +119,11 @@ def test_scheduler_steps_every_batch_and_resumes(tmp_path):
     assert sched.last_epoch == 48  # one step per batch, 8 batches x 6 epochs
     ckpt = tmp_path / "ckpt.pt"
     net, opt = _setup()
-    training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 2, "cpu", checkpoint=ckpt, checkpoint_every=1,
-                 scheduler=_scheduled(net, opt, 6, 8))
-    net, opt = _setup(seed=99)  # restart: weights, optimiser, scheduler and both generators from the file
+    with monkeypatch.context() as patch, pytest.raises(_Killed):
+        _killed_after(patch, 2)
+        training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 6, "cpu", checkpoint=ckpt, checkpoint_every=1,
+                     scheduler=_scheduled(net, opt, 6, 8))
+    net, opt = _setup()  # restart: weights, optimiser, scheduler and both generators from the file
     sched = _scheduled(net, opt, 6, 8)
     resumed = training.fit(net, make_loader(), nn.CrossEntropyLoss(), opt, 6, "cpu", checkpoint=ckpt,
                            scheduler=sched)

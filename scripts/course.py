@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""The two commands without make (Windows too): `python scripts/course.py lab` and `python scripts/course.py test`.
+
+Both create the virtual environment .venv (once), install the package with its lab and test extras (again only
+when pyproject.toml changed) and generate the offline stand-in data. `lab` then opens JupyterLab on notebooks/;
+`test` installs Chromium for the browser test where it can (Debian/Ubuntu as root) and runs the unit tests and
+every notebook and solution in smoke mode. Standard library only: it runs before anything is installed.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NBVAL = ["--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", str(Path("tests", "nbval_sanitize.cfg"))]
+
+
+def venv_python(venv):
+    """The interpreter inside a virtual environment (Scripts\\python.exe on Windows, bin/python elsewhere)."""
+    return venv / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
+
+
+def is_root():
+    """True for the superuser on POSIX (containers, cloud VMs); never on Windows."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def call(command, dry_run, env=None):
+    """Print a command, then run it from the repository root (unless dry_run); stop on failure."""
+    print("+ " + subprocess.list2cmdline([str(part) for part in command]), flush=True)
+    if not dry_run:
+        subprocess.run([str(part) for part in command], cwd=REPO, env=env, check=True)
+
+
+def setup(venv, dry_run):
+    """Create the virtual environment and install the package (editable) with its lab and test extras."""
+    python, stamp = venv_python(venv), venv / ".installed"
+    if not python.exists():
+        call([sys.executable, "-m", "venv", venv], dry_run)
+    if dry_run or not stamp.exists() or stamp.stat().st_mtime < (REPO / "pyproject.toml").stat().st_mtime:
+        call([python, "-m", "pip", "install", "-e", ".[lab,test]"], dry_run)
+        if not dry_run:
+            stamp.touch()
+    return python
+
+
+def prepare_data(python, dry_run):
+    """Generate the offline stand-ins (seconds); real data: the `status` command says what to import."""
+    call([python, "-m", "course_utils.data_download", "synthetic"], dry_run)
+
+
+def install_browser(dry_run):
+    """Debian's Chromium for the browser test, where apt-get and root are available; else say it is skipped."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if is_root() and shutil.which("apt-get"):
+        install = ["apt-get", "install", "-y", "-q", "chromium"]
+        for commands in ([install], [["apt-get", "update", "-q"], install]):
+            print("+ " + " && ".join(subprocess.list2cmdline(c) for c in commands), flush=True)
+            if dry_run or all(subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+                              for c in commands):
+                return
+    print("Chromium could not be installed: tests/test_browser.py will be skipped", flush=True)
+
+
+def lab_command(python):
+    """JupyterLab on notebooks/ (with --allow-root when run as root, which Jupyter otherwise refuses)."""
+    return [python, "-m", "jupyter", "lab", "notebooks"] + (["--allow-root"] if is_root() else [])
+
+
+def test_command(python):
+    """Unit tests, then every notebook and solution in smoke mode (run with COURSE_SMOKE=1)."""
+    folders = ["tests", "notebooks"] + (["solutions"] if (REPO / "solutions").is_dir() else [])
+    return [python, "-m", "pytest"] + folders + NBVAL
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["setup", "data", "lab", "test"],
+                        help="setup: venv + install; data: setup + stand-ins; lab / test: the two commands")
+    parser.add_argument("--venv", type=Path, default=REPO / ".venv", help="virtual environment (default .venv)")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
+    args = parser.parse_args(argv)
+    venv = args.venv if args.venv.is_absolute() else REPO / args.venv
+    try:
+        python = setup(venv, args.dry_run)
+        if args.command != "setup":
+            prepare_data(python, args.dry_run)
+        if args.command == "lab":
+            call(lab_command(python), args.dry_run)
+        elif args.command == "test":
+            install_browser(args.dry_run)
+            call(test_command(python), args.dry_run, env=dict(os.environ, COURSE_SMOKE="1"))
+    except subprocess.CalledProcessError as error:
+        print(f"failed ({error.returncode}): {subprocess.list2cmdline(error.cmd)}", file=sys.stderr)
+        return error.returncode
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Models follow the device (issue 15): the helpers move a model where they run it, and a stand-in device
+played on the CPU finds every module or tensor a notebook or solution leaves behind, without a GPU."""
+from pathlib import Path
+
+import pytest
+import torch
+from nbclient.exceptions import CellExecutionError
+from torch import nn
+
+from course_utils import autoencoders as ae
+from course_utils import devices, training
+from nbrun import added_after, run, streams
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS += sorted(p.name for p in (ROOT / "solutions").glob("*_solutions.ipynb"))
+E2E = "e2e = ae.classifier(full.encoder, num_classes=10)"  # 01b: the new head is built on the CPU
+
+
+@pytest.fixture
+def stand_in():
+    with devices.StandInDevice():
+        yield devices.STAND_IN
+
+
+def _encoder_on(device):
+    torch.manual_seed(0)
+    return ae.mlp_autoencoder((784, 32, 16)).to(device).encoder
+
+
+def test_stand_in_device_fails_like_a_gpu(stand_in):
+    x = torch.rand(4, 784)
+    net = nn.Linear(784, 3).to(stand_in)
+    assert next(net.parameters()).device == stand_in and x.to(stand_in).device == stand_in
+    with pytest.raises(RuntimeError, match="same device"):
+        net(x)  # an input left on the CPU
+    with pytest.raises(TypeError, match="numpy"):
+        net(x.to(stand_in)).detach().numpy()
+    assert net(x.to(stand_in)).detach().cpu().numpy().shape == (4, 3)
+
+
+def test_head_left_on_the_cpu_fails_without_the_helpers(stand_in):  # 01b's end-to-end cell as it was written
+    clf = ae.classifier(_encoder_on(stand_in), num_classes=10)  # no .to(cfg.device): the head stays on the CPU
+    with pytest.raises(RuntimeError, match="same device"):
+        clf(torch.rand(5, 784).to(stand_in))
+
+
+def test_helpers_move_the_model_to_their_device(stand_in):
+    X, y = torch.rand(64, 784), torch.randint(0, 10, (64,))
+    clf = ae.classifier(_encoder_on(stand_in), num_classes=10)
+    optimizer = ae.make_sgd(clf, 0.01)  # built before the move: fit keeps the same parameter objects
+    history = training.fit(clf, training.TensorLoader(X, y, 16), nn.NLLLoss(), optimizer, 2, stand_in,
+                           val_loader=training.TensorLoader(X, y, 32, shuffle=False))
+    assert len(history["val_loss"]) == 2
+    assert all(p.device == stand_in for p in clf.parameters())
+    head = ae.classifier(_encoder_on("cpu"), num_classes=10)
+    assert training.predict(head, X, 32, stand_in).shape == (64, 10)
+    assert next(head.parameters()).device == stand_in
+
+
+def test_guard_names_a_tensor_attribute_that_cannot_follow(stand_in):
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(4, 2)
+            self.scale = torch.ones(2)  # a plain attribute, not a buffer: .to(device) leaves it behind
+
+        def forward(self, x):
+            return self.linear(x) * self.scale
+    with pytest.raises(RuntimeError, match="register_buffer\\('scale'"):
+        training.predict(Scaled(), torch.rand(3, 4), device=stand_in)
+
+
+@pytest.fixture
+def stand_in_env(monkeypatch):
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    monkeypatch.setenv("COURSE_DEVICE", "standin")
+    monkeypatch.setenv("COURSE_WIDGETS", "0")
+    monkeypatch.setenv("COURSE_PROGRESS", "0")
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_keeps_everything_on_cfg_device(name, stand_in_env):
+    nb = run(name)
+    assert "STAND-IN device" in streams(nb) or name.startswith("00"), "the kernel did not use the stand-in"
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def test_01b_cell_fails_the_check_when_helpers_leave_the_model(stand_in_env):
+    undo = "training.place = lambda net, device, who=None: net  # the helpers as they were: nothing moved"
+    with pytest.raises(CellExecutionError, match="same device"):
+        run("01b_fashion_mnist_layerwise_pretraining.ipynb",
+            changes=[added_after("from course_utils import data, metrics, plotting, training", undo)])
