@@ -587,6 +587,15 @@ def stratified_split(labels, n_test, seed):
     return np.setdiff1d(np.arange(len(labels)), test_idx), test_idx
 
 
+def validation_split(items, num_val, seed=0):
+    """Seeded split of a list into (train, validation) lists, order kept (05: 16 + 4 DRIVE training images)."""
+    if not 0 < num_val < len(items):
+        raise ValueError(f"num_val must be between 1 and {len(items) - 1} (got {num_val})")
+    val_idx = set(np.random.default_rng(seed).permutation(len(items))[:num_val].tolist())
+    return ([item for i, item in enumerate(items) if i not in val_idx],
+            [item for i, item in enumerate(items) if i in val_idx])
+
+
 # ---------------------------------------------------------------- manifests and status
 def file_sha256(path):
     """Hex sha256 of one file, read in 1 MiB blocks."""

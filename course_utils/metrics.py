@@ -1,6 +1,8 @@
 """Metrics: FOV-masked binary segmentation scores, Dice/IoU per class, AUC and confusion matrices."""
 import numpy as np
-from sklearn.metrics import roc_auc_score
+import torch
+from sklearn.metrics import precision_recall_curve, roc_auc_score, silhouette_score
+from sklearn.neighbors import KNeighborsClassifier
 
 
 def _flat(values, fov=None):
@@ -76,6 +78,35 @@ def best_threshold(prob, truth, fov=None, thresholds=None):
     return float(thresholds[k]), float(f1s[k])
 
 
+def best_f1_threshold(prob, truth, fov=None):
+    """Threshold with the highest pooled F1 (= Dice) inside the FOV; choose it on validation images (05)."""
+    p, t = _flat(prob, fov), _flat(truth, fov).astype(bool)
+    if not t.any():
+        raise ValueError("best_f1_threshold: no positive pixel in the truth masks")
+    precision, recall, thresholds = precision_recall_curve(t, p)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
+    return float(thresholds[np.argmax(f1)])
+
+
+def reconstruction_errors(X_hat, X):
+    """Mean squared and mean absolute error per pixel of two batches of matching size (05, section 1)."""
+    diff = torch.as_tensor(X_hat).double().reshape(len(X), -1) - torch.as_tensor(X).double().reshape(len(X), -1)
+    return {"mse": diff.pow(2).mean().item(), "mae": diff.abs().mean().item()}
+
+
+def code_separation(Z_fit, y_fit, Z_eval, y_eval, neighbours=5):
+    """How well classes separate in a code space: kNN accuracy and silhouette of the eval codes (05, section 2).
+
+    Codes are standardised with the fit codes' statistics first, so no code wins by scale alone.
+    """
+    Z_fit, Z_eval = np.asarray(Z_fit, dtype=np.float64), np.asarray(Z_eval, dtype=np.float64)
+    mean, std = Z_fit.mean(axis=0), Z_fit.std(axis=0) + 1e-8
+    Z_fit, Z_eval = (Z_fit - mean) / std, (Z_eval - mean) / std
+    knn = KNeighborsClassifier(n_neighbors=neighbours).fit(Z_fit, np.asarray(y_fit))
+    return {"knn_accuracy": float(knn.score(Z_eval, np.asarray(y_eval))),
+            "silhouette": float(silhouette_score(Z_eval, np.asarray(y_eval)))}
+
+
 def dice(pred, target):
     """Dice coefficient 2|A∩B|/(|A|+|B|) of two boolean masks (1.0 when both are empty)."""
     pred, target = np.asarray(pred, bool), np.asarray(target, bool)
@@ -110,8 +141,9 @@ def confusion_matrix(y_true, y_pred, num_classes):
 
 def format_table(rows, columns=("accuracy", "sensitivity", "specificity", "f1", "iou", "auc")):
     """Plain-text table of metric dicts keyed by row name (printed under each evaluation)."""
-    lines = [f"{'':24s}" + "".join(f"{c:>12s}" for c in columns)]
+    width = max([24] + [len(name) + 2 for name in rows])
+    lines = [" " * width + "".join(f"{c:>12s}" for c in columns)]
     for name, values in rows.items():
         cells = "".join(f"{values[c]:12.4f}" if c in values else f"{'-':>12s}" for c in columns)
-        lines.append(f"{name:24s}" + cells)
+        lines.append(f"{name:{width}s}" + cells)
     return "\n".join(lines)

@@ -133,29 +133,46 @@ def conv_block(in_channels, out_channels, batch_norm=True, dropout=0.0):
     return nn.Sequential(*layers)
 
 
-class UpStep(nn.Module):
-    """U-Net decoder step: bilinear ×2 upsampling, 1×1 conv halving the channels, concat skip, conv block (03)."""
+UPSAMPLING = ("bilinear", "transpose")
 
-    def __init__(self, in_channels, out_channels, batch_norm=True, dropout=0.0):
+
+class UpStep(nn.Module):
+    """U-Net decoder step: ×2 upsampling, halving the channels, concat skip, conv block (03, 05).
+
+    upsampling="bilinear": fixed bilinear interpolation then a 1×1 conv; "transpose": one learned 2×2
+    transposed convolution with stride 2 (05, the learned-upsampling arm).
+    """
+
+    def __init__(self, in_channels, out_channels, batch_norm=True, dropout=0.0, upsampling="bilinear"):
         super().__init__()
-        self.reduce = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        if upsampling not in UPSAMPLING:
+            raise ValueError(f"upsampling must be one of {UPSAMPLING} (got {upsampling!r})")
+        self.upsampling = upsampling
+        if upsampling == "transpose":
+            self.reduce = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
+        else:
+            self.reduce = nn.Conv2d(in_channels, out_channels, kernel_size=1)
         self.block = conv_block(2 * out_channels, out_channels, batch_norm, dropout)
 
     def forward(self, x, skip):
-        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
-        return self.block(torch.cat([skip, self.reduce(x)], dim=1))
+        if self.upsampling == "transpose":
+            x = self.reduce(x)
+        else:
+            x = self.reduce(F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
+        return self.block(torch.cat([skip, x], dim=1))
 
 
 class UNet(nn.Module):
     """Laptop-sized U-Net: depth poolings, widths base·2^k, skip connections, per-pixel class logits (03, 05)."""
 
-    def __init__(self, in_channels=3, num_classes=3, base=16, depth=3, batch_norm=True, dropout=0.0):
+    def __init__(self, in_channels=3, num_classes=3, base=16, depth=3, batch_norm=True, dropout=0.0,
+                 upsampling="bilinear"):
         super().__init__()
         widths = [base * 2 ** k for k in range(depth + 1)]
         self.stride = 2 ** depth
         self.down = nn.ModuleList([conv_block(in_channels, widths[0], batch_norm, dropout)] + [
             conv_block(widths[k - 1], widths[k], batch_norm, dropout) for k in range(1, depth + 1)])
-        self.up = nn.ModuleList([UpStep(widths[k + 1], widths[k], batch_norm, dropout)
+        self.up = nn.ModuleList([UpStep(widths[k + 1], widths[k], batch_norm, dropout, upsampling)
                                  for k in reversed(range(depth))])
         self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
 

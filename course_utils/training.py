@@ -1,4 +1,5 @@
 """Training loops shared by the notebooks: in-memory batches, fit with progress and history, checkpoints."""
+import copy
 import os
 import time
 from pathlib import Path
@@ -218,6 +219,29 @@ def _resume(path, key, net, optimizer, scheduler, num_epochs):
     print(f"resumed from {path} after epoch {epoch} of {num_epochs} (same model, starting weights, data, "
           f"optimiser, loss and schedule); to start over, delete that file or set checkpoint_every = 0")
     return epoch, history
+
+
+def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader, metrics=None,
+             key="val_loss", mode="min", desc="train"):
+    """fit with a validation pass after every epoch; ends with the weights of the best epoch by `key` (05).
+
+    history["best_epoch"] says which epoch that was (1-based): the epoch count is chosen on validation data.
+    """
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max' (got {mode!r})")
+    history, best, best_state = {}, None, None
+    for epoch in range(num_epochs):
+        step = fit(net, train_loader, loss_fn, optimizer, 1, device, val_loader=val_loader, metrics=metrics,
+                   desc=f"{desc}, epoch {epoch + 1}")
+        for name, values in step.items():
+            if name != "loader_state":
+                history.setdefault(name, []).extend(values)
+        value = history[key][-1]
+        if best is None or (value < best if mode == "min" else value > best):
+            best, best_state, history["best_epoch"] = value, copy.deepcopy(net.state_dict()), epoch + 1
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    return history
 
 
 def _remember_loader(loader, history):

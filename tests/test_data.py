@@ -514,3 +514,15 @@ def test_real_bccd_counts():
     assert len(photos.images) == 364 and sum(len(b["WBC"]) for b in photos.boxes) == 372
     assert [len(photos.splits[k]) for k in ("train", "val", "test")] == [205, 87, 72]
     assert sum(len(b["WBC"]) == 0 for b in photos.boxes) == 6
+
+
+def test_validation_split_is_seeded_disjoint_and_keeps_order():
+    items = [f"{n}_training" for n in range(21, 41)]
+    train, val = data.validation_split(items, 4, seed=0)
+    assert len(train) == 16 and len(val) == 4 and sorted(train + val) == sorted(items)
+    assert train == sorted(train) and val == sorted(val)
+    assert data.validation_split(items, 4, seed=0) == (train, val)
+    assert data.validation_split(items, 4, seed=1)[1] != val
+    for bad in (0, 20):
+        with pytest.raises(ValueError, match="num_val must be between 1 and 19"):
+            data.validation_split(items, bad)

@@ -81,3 +81,36 @@ def test_confusion_matrix_counts():
 def test_format_table_lists_rows_and_columns():
     text = metrics.format_table({"net": {"f1": 0.5, "auc": 0.9}}, columns=("f1", "auc", "iou"))
     assert "net" in text and "0.5000" in text and "0.9000" in text and "-" in text
+
+
+def test_best_f1_threshold_picks_the_cut_with_the_highest_dice():
+    prob = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.9])
+    truth = np.array([0, 0, 1, 1, 1, 1], bool)
+    threshold = metrics.best_f1_threshold(prob, truth)
+    assert threshold == pytest.approx(0.35)
+    best = metrics.binary_metrics(prob, truth, threshold=threshold)["f1"]
+    assert best == 1.0 and metrics.binary_metrics(prob, truth)["f1"] < best
+    fov = np.array([1, 1, 1, 1, 1, 0], bool)
+    assert metrics.best_f1_threshold(prob, truth, fov) == pytest.approx(0.35)
+    with pytest.raises(ValueError, match="no positive"):
+        metrics.best_f1_threshold(prob, np.zeros(6, bool))
+
+
+def test_reconstruction_errors_are_mean_squared_and_absolute():
+    X = np.zeros((2, 1, 2, 2))
+    X_hat = np.array([[[[1.0, -1.0], [0.0, 0.0]]], [[[2.0, 0.0], [0.0, 0.0]]]])
+    errors = metrics.reconstruction_errors(X_hat, X)
+    assert errors["mse"] == pytest.approx((1 + 1 + 4) / 8)
+    assert errors["mae"] == pytest.approx((1 + 1 + 2) / 8)
+
+
+def test_code_separation_scores_separated_classes_high_and_ignores_scale():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1, 2], 40)
+    Z = rng.normal(size=(120, 3)) * 0.1 + np.eye(3)[y]
+    apart = metrics.code_separation(Z[::2], y[::2], Z[1::2], y[1::2])
+    assert apart["knn_accuracy"] == 1.0 and apart["silhouette"] > 0.7
+    scaled = Z * np.array([1000.0, 1.0, 1.0])
+    assert metrics.code_separation(scaled[::2], y[::2], scaled[1::2], y[1::2]) == pytest.approx(apart)
+    mixed = metrics.code_separation(rng.normal(size=(60, 3)), y[::2], rng.normal(size=(60, 3)), y[1::2])
+    assert mixed["knn_accuracy"] < 0.6 and abs(mixed["silhouette"]) < 0.1

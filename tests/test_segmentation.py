@@ -274,3 +274,23 @@ def test_small_unet_learns_a_toy_segmentation():
         loss.backward()
         opt.step()
     assert loss.item() < 0.5 * first
+
+
+def test_unet_transposed_convolution_decoder_learns_its_upsampling():
+    net = S.UNet(base=4, depth=2, upsampling="transpose")
+    ups = [m for m in net.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert len(ups) == 2 and all(m.kernel_size == (2, 2) and m.stride == (2, 2) for m in ups)
+    assert net(torch.randn(1, 3, 16, 24)).shape == (1, 3, 16, 24)
+    bilinear = S.UNet(base=4, depth=2)
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in bilinear.modules())
+    with pytest.raises(ValueError, match="upsampling must be one of"):
+        S.UNet(upsampling="nearest")
+
+
+def test_transposed_step_spreads_each_input_value_over_a_2x2_block():
+    step = S.UpStep(1, 1, batch_norm=False, upsampling="transpose")
+    with torch.no_grad():
+        step.reduce.weight.copy_(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]))
+        step.reduce.bias.zero_()
+    up = step.reduce(torch.tensor([[[[1.0, 10.0]]]]))
+    assert torch.equal(up[0, 0], torch.tensor([[1.0, 2.0, 10.0, 20.0], [3.0, 4.0, 30.0, 40.0]]))

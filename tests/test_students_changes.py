@@ -17,8 +17,10 @@ VALID = {
     "03_drive_segnet_unet.ipynb": {"batch_size": 4, "unet_base": 8, "lr": 3e-3, "data_source": "synthetic"},
     "04_all_idb_cam_resnet18.ipynb": {"batch_size": 16, "augment": False, "cell_radius": 30,
                                       "train_layers": "layer4", "dev_share": 0.5},
-    "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3,
+    "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3, "neighbours": 3,
+                                               "sgd_lr": 0.05, "code_sizes": (8,),
                                                "data_source": "synthetic"},
+    "05_pca_autoencoders_segmentation.ipynb#big": {"code_sizes": (16, 1024), "repeat_seeds": (), "fashion_source": "synthetic"},
 }
 INVALID = {
     "00_setup_check.ipynb": [({"data_source": "internet"}, "data_source")],
@@ -34,7 +36,9 @@ INVALID = {
     "04_all_idb_cam_resnet18.ipynb": [({"lr": 0}, "lr"), ({"num_epochs": 0}, "num_epochs"),
                                       ({"train_layers": "conv"}, "train_layers"), ({"dev_share": 1.5}, "dev_share")],
     "05_pca_autoencoders_segmentation.ipynb": [({"k": 0}, "k"), ({"fashion_source": "web"}, "fashion_source"),
-                                               ({"seg_batch_size": 0}, "seg_batch_size")],
+                                               ({"seg_batch_size": 0}, "seg_batch_size"), ({"neighbours": 0}, "neighbours"),
+                                               ({"sgd_lr": 0}, "sgd_lr"), ({"code_sizes": ()}, "code_sizes"),
+                                               ({"finetune_epochs": "ten"}, "finetune_epochs")],
 }
 
 

@@ -141,3 +141,25 @@ def test_recalibrate_batchnorm_matches_the_data_statistics():
     assert torch.allclose(bn.running_mean, hidden.mean(dim=0), atol=1e-4)
     assert torch.allclose(bn.running_var, hidden.var(dim=0), rtol=0.05)  # mean of 3 batch variances
     assert bn.momentum == 0.1 and not net.training
+
+
+def test_fit_best_restores_the_best_validation_epoch():
+    X, y = _problem()
+    net, optimizer = _setup()
+    train = training.TensorLoader(X[:200], y[:200], batch_size=32, seed=0)
+    val = training.TensorLoader(X[200:], y[200:], batch_size=64, shuffle=False)
+    history = training.fit_best(net, train, nn.CrossEntropyLoss(), optimizer, 6, "cpu", val,
+                                metrics={"accuracy": training.accuracy}, key="val_accuracy", mode="max")
+    assert len(history["train_loss"]) == len(history["val_accuracy"]) == 6
+    best = history["best_epoch"]
+    assert history["val_accuracy"][best - 1] == max(history["val_accuracy"])
+    now = training.evaluate(net, val, nn.CrossEntropyLoss(), "cpu", {"accuracy": training.accuracy})
+    assert now["accuracy"] == history["val_accuracy"][best - 1]
+    assert now["loss"] == history["val_loss"][best - 1]
+
+
+def test_fit_best_rejects_an_unknown_mode():
+    import pytest
+    net, optimizer = _setup()
+    with pytest.raises(ValueError, match="mode"):
+        training.fit_best(net, [], nn.MSELoss(), optimizer, 1, "cpu", [], mode="best")

@@ -1,0 +1,59 @@
+"""Floors of notebook 05's stored default run (real Fashion-MNIST and real DRIVE), read from its outputs.
+
+The stored outputs are one complete default run; these floors are what that run measured, rounded down, so a
+re-store that silently loses accuracy (or falls back to a stand-in) fails here instead of going unnoticed.
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+# measured in the stored default run (test accuracies 0.8725 / 0.8295 / 0.8465; best test Dice 0.7964, best AUC
+# 0.9551), rounded down
+FLOOR_RMSPROP, FLOOR_SGD, FLOOR_PROBE_PIXELS = 0.86, 0.82, 0.84
+FLOOR_BEST_DICE, FLOOR_BEST_AUC = 0.79, 0.95
+NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_pca_autoencoders_segmentation.ipynb"
+
+
+@pytest.fixture(scope="module")
+def texts():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    return [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def table_after(texts, title):
+    """Rows {name: {column: value}} of the format_table printed right after a line containing `title`."""
+    text = next(t for t in texts if title in t)
+    header, *lines = text[text.index(title):].splitlines()[1:]
+    names = []  # format_table right-aligns each column name in 12 characters after a blank name column
+    while len(header) >= 12 and header[-12:].strip():
+        names.insert(0, header[-12:].strip())
+        header = header[:-12]
+    rows = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) <= len(names):
+            break
+        rows[" ".join(parts[:-len(names)])] = dict(zip(names, map(float, parts[-len(names):])))
+    return rows
+
+
+def test_stored_run_is_a_complete_default_run_on_real_data(texts):
+    banner = texts[0]
+    assert "drive: REAL data" in banner and "default schedule" in banner
+    assert any("fashion_mnist: REAL data" in t for t in texts)
+    assert any("whole notebook after the imports" in t for t in texts)
+
+
+def test_fashion_floors(texts):
+    rows = table_after(texts, "accuracy on")
+    assert rows["fine-tuned, RMSprop"]["test"] >= FLOOR_RMSPROP
+    assert rows["fine-tuned, SGD"]["test"] >= FLOOR_SGD
+    assert rows["probe, raw pixels (784)"]["test"] >= FLOOR_PROBE_PIXELS
+
+
+def test_drive_floors(texts):
+    rows = table_after(texts, "official test images; vessel class")
+    assert len(rows) >= 15
+    assert max(r["dice"] for r in rows.values()) >= FLOOR_BEST_DICE
+    assert max(r["auc"] for r in rows.values()) >= FLOOR_BEST_AUC
