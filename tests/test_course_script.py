@@ -71,7 +71,9 @@ def test_failing_step_returns_its_exit_code(tmp_path, monkeypatch, capsys):
 def test_make_and_ci_go_through_the_script():
     assert (REPO / ".ci" / "run").read_text().strip().endswith("make test")
     for target in ("lab", "test"):
-        out = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}  # under make test
+        out = subprocess.run(["make", "-n", "--no-print-directory", target], cwd=REPO, env=env,
+                             capture_output=True, text=True, check=True).stdout
         assert out.strip() == f"python3 scripts/course.py --venv .venv {target}"
 
 
