@@ -135,4 +135,12 @@ def use_stand_in():
     if _state["mode"] is None:
         _state["mode"] = StandInDevice()
         _state["mode"].__enter__()
+        torch.nn.Parameter.__deepcopy__ = _marked_deepcopy(torch.nn.Parameter.__deepcopy__)
     return STAND_IN
+
+
+def _marked_deepcopy(deepcopy):
+    """Parameter.__deepcopy__ that keeps the stand-in mark, as a copy of a GPU parameter stays on the GPU."""
+    def copy_parameter(self, memo):
+        return _mark(deepcopy(self, memo), on_stand_in(self))
+    return copy_parameter
