@@ -505,13 +505,20 @@ def load_drive(source="auto", root=None):
     return DriveData(train, test, source, folder, _drive_note(folder, held_out))
 
 
+def validation_split(items, num_val, seed=0):
+    """Seeded split of a list into (train, validation) lists, order kept (05; drive_validation_split uses it)."""
+    if not 0 < num_val < len(items):
+        raise ValueError(f"num_val must be between 1 and {len(items) - 1} (got {num_val})")
+    val_idx = set(np.random.default_rng(seed).permutation(len(items))[:num_val].tolist())
+    return ([item for i, item in enumerate(items) if i not in val_idx],
+            [item for i, item in enumerate(items) if i in val_idx])
+
+
 def drive_validation_split(cases, n_val=4, seed=0):
     """Seeded split of DRIVE training cases into training and validation images, order kept (02, 03, 05)."""
     if not 1 <= n_val < len(cases):
         raise ValueError(f"n_val must be between 1 and {len(cases) - 1} (got {n_val})")
-    chosen = set(np.random.default_rng(seed).permutation(len(cases))[:n_val].tolist())
-    train = [c for i, c in enumerate(cases) if i not in chosen]
-    validation = [c for i, c in enumerate(cases) if i in chosen]
+    train, validation = validation_split(cases, n_val, seed)
     note = (f"validation images (seed {seed}): {', '.join(c.name for c in validation)}; training images: "
             f"the other {len(train)} of {len(cases)}")
     return DriveSplit(train, validation, note)
@@ -585,15 +592,6 @@ def stratified_split(labels, n_test, seed):
     picks = [rng.permutation(np.flatnonzero(labels == c))[:q] for c, q in zip(classes, quotas)]
     test_idx = np.sort(np.concatenate(picks))
     return np.setdiff1d(np.arange(len(labels)), test_idx), test_idx
-
-
-def validation_split(items, num_val, seed=0):
-    """Seeded split of a list into (train, validation) lists, order kept (05: 16 + 4 DRIVE training images)."""
-    if not 0 < num_val < len(items):
-        raise ValueError(f"num_val must be between 1 and {len(items) - 1} (got {num_val})")
-    val_idx = set(np.random.default_rng(seed).permutation(len(items))[:num_val].tolist())
-    return ([item for i, item in enumerate(items) if i not in val_idx],
-            [item for i, item in enumerate(items) if i in val_idx])
 
 
 # ---------------------------------------------------------------- manifests and status
