@@ -3,6 +3,7 @@ import hashlib
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -592,6 +593,25 @@ def stratified_split(labels, n_test, seed):
     picks = [rng.permutation(np.flatnonzero(labels == c))[:q] for c, q in zip(classes, quotas)]
     test_idx = np.sort(np.concatenate(picks))
     return np.setdiff1d(np.arange(len(labels)), test_idx), test_idx
+
+
+class FashionSplits(NamedTuple):
+    """Flattened Fashion-MNIST training, validation and test images (N×784) with their labels."""
+    X: torch.Tensor
+    y: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def fashion_splits(fm, n_val, n_train=None, seed=0):
+    """Stratified validation images out of the training set, the first n_train of the rest, the test set;
+    images flattened to N×784 (01a, 01b and their solutions, data cell)."""
+    train_idx, val_idx = stratified_split(fm.y_train, n_val, seed)
+    train_idx, val_idx = torch.as_tensor(train_idx[:n_train]), torch.as_tensor(val_idx)
+    return FashionSplits(fm.X_train[train_idx].flatten(1), fm.y_train[train_idx],
+                         fm.X_train[val_idx].flatten(1), fm.y_train[val_idx], fm.X_test.flatten(1), fm.y_test)
 
 
 # ---------------------------------------------------------------- manifests and status

@@ -526,3 +526,16 @@ def test_validation_split_is_seeded_disjoint_and_keeps_order():
     for bad in (0, 20):
         with pytest.raises(ValueError, match="num_val must be between 1 and 19"):
             data.validation_split(items, bad)
+
+
+def test_fashion_splits_are_stratified_disjoint_and_flat():
+    y = torch.arange(200) % 10
+    X = torch.arange(200, dtype=torch.float32).view(200, 1, 1, 1).expand(200, 1, 28, 28).contiguous()
+    fm = data.FashionMNISTData(X, y, X[:30], y[:30], [], "synthetic", None)
+    s = data.fashion_splits(fm, n_val=50, n_train=100, seed=0)
+    assert s.X.shape == (100, 784) and s.X_val.shape == (50, 784) and s.X_test.shape == (30, 784)
+    train_ids, val_ids = set(s.X[:, 0].tolist()), set(s.X_val[:, 0].tolist())
+    assert not train_ids & val_ids  # no image in both
+    assert torch.bincount(s.y_val, minlength=10).tolist() == [5] * 10
+    assert torch.equal(s.y, y[s.X[:, 0].long()]) and torch.equal(s.y_test, y[:30])
+    assert len(data.fashion_splits(fm, n_val=50, seed=0).X) == 150  # n_train None: all the rest
