@@ -30,16 +30,20 @@ from pathlib import Path
 
 from torchvision.datasets import FashionMNIST
 
-from . import data, runtime
+from .data.catalog import DATASETS, FASHION_COUNTS, FASHION_FILES, drive_held_out_numbers, number_range
+from .data.integrity import dataset_status, file_sha256, manifest_path, manifest_problem, verify_dataset, write_manifest
+from .data.layout import fashion_content_problem
+from .data.location import DATA_COMMAND, data_root
+from .data.reading import DataError
 
 PARTS = {"drive": ("training", "test"), "all_idb": ("ALL_IDB1", "ALL_IDB2")}
 SEARCH_DEPTH = 3  # part folders may sit e.g. at DRIVE/training or datasets/DRIVE/training
 REGISTER = {
     "drive": "DRIVE is handed out after registration at https://drive.grand-challenge.org/ . Download it, then "
-             f"run: {runtime.DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
+             f"run: {DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
              "give both paths if training and test come as separate zips)",
     "all_idb": "ALL-IDB is released by the University of Milan on a signed request: https://scotti.di.unimi.it/all/ "
-               f"(non-commercial research; do not redistribute). Then run: {runtime.DATA_COMMAND} all-idb "
+               f"(non-commercial research; do not redistribute). Then run: {DATA_COMMAND} all-idb "
                "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
 }
 BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"  # github.com/Shenggan/BCCD_Dataset, MIT licence
@@ -48,12 +52,12 @@ BCCD_PARTS = ("JPEGImages", "Annotations", "ImageSets")
 # sha256 of the sorted "sha256  relative/path" lines of that commit's 732 data files (see bccd_digest)
 BCCD_DIGEST = "debd2d76b13c300a3999f96a08cbe9ada5f231c3f882f9877a65a01a695872d1"
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
-           "back to the synthetic stand-in (" + runtime.DATA_COMMAND + " synthetic). To get the real data "
+           "back to the synthetic stand-in (" + DATA_COMMAND + " synthetic). To get the real data "
            "offline: apt-get install dataset-fashion-mnist (Debian/Ubuntu) and run this command again, or copy the "
            "four files (train-images-idx3-ubyte.gz, ...) from another machine and run "
-           + runtime.DATA_COMMAND + " fashion-mnist --from FOLDER")
+           + DATA_COMMAND + " fashion-mnist --from FOLDER")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian/Ubuntu package dataset-fashion-mnist
-FASHION_NAMES = tuple(data.FASHION_FILES)
+FASHION_NAMES = tuple(FASHION_FILES)
 
 
 # ---------------------------------------------------------------- unpacking and finding the dataset
@@ -62,7 +66,7 @@ def check_members(names, archive):
     for name in names:
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts:
-            raise data.DataError(f"refusing {archive}: unsafe entry {name!r} (absolute path or '..'); nothing "
+            raise DataError(f"refusing {archive}: unsafe entry {name!r} (absolute path or '..'); nothing "
                                  f"was written. Fix: download the archive again from the official site")
 
 
@@ -72,9 +76,9 @@ def unpack(source, dest):
     if source.is_dir():
         return source
     if not source.is_file():
-        raise data.DataError(f"{source} does not exist. Fix: pass the downloaded zip or its unpacked folder")
+        raise DataError(f"{source} does not exist. Fix: pass the downloaded zip or its unpacked folder")
     if not zipfile.is_zipfile(source):
-        raise data.DataError(f"{source} is neither a folder nor a zip file. Fix: unpack it and pass the folder")
+        raise DataError(f"{source} is neither a folder nor a zip file. Fix: unpack it and pass the folder")
     with zipfile.ZipFile(source) as archive:
         check_members(archive.namelist(), source)
         archive.extractall(dest)
@@ -106,9 +110,9 @@ def find_part(tops, name, sources):
         return found[0]
     where = ", ".join(str(s) for s in sources)
     if not found:
-        raise data.DataError(f"no folder '{name}' within {SEARCH_DEPTH} levels of {where}: wrong layout. Fix: "
+        raise DataError(f"no folder '{name}' within {SEARCH_DEPTH} levels of {where}: wrong layout. Fix: "
                              f"pass the official download (e.g. DRIVE/training, DRIVE/test or ALL_IDB1, ALL_IDB2)")
-    raise data.DataError(f"several folders called '{name}' in {where}: {', '.join(map(str, found))}. "
+    raise DataError(f"several folders called '{name}' in {where}: {', '.join(map(str, found))}. "
                          f"Fix: pass the dataset's own folder or zip")
 
 
@@ -127,27 +131,27 @@ def stage_import(dataset, sources, staging, new):
     """Unpack the sources under staging and copy each part folder into new/<Name>/<part>."""
     tops = [unpack(source, staging / f"unpacked{i}") for i, source in enumerate(sources)]
     for part in PARTS[dataset]:
-        copy_files(find_part(tops, part, sources), new / data.DATASETS[dataset] / part)
+        copy_files(find_part(tops, part, sources), new / DATASETS[dataset] / part)
 
 
 # ---------------------------------------------------------------- atomic installation
 def copy_problem(dataset, root):
     """Why the copy already under root is not good (decoding or checksum), or None when it is good."""
     try:
-        data.verify_dataset(dataset, root)
-    except data.DataError as error:
+        verify_dataset(dataset, root)
+    except DataError as error:
         return str(error)
-    return data.manifest_problem(root, dataset)
+    return manifest_problem(root, dataset)
 
 
 def refuse_good_copy(dataset, root, force):
     """Stop when a verified copy is in place and --force was not given; say when a bad copy gets replaced."""
-    target = root / data.DATASETS[dataset]
+    target = root / DATASETS[dataset]
     if force or not target.exists():
         return
     problem = copy_problem(dataset, root)
     if problem is None:
-        raise data.DataError(f"{target} is already present and verified; nothing changed. "
+        raise DataError(f"{target} is already present and verified; nothing changed. "
                              f"Fix: add --force to replace it")
     print(f"the existing copy at {target} is not usable and will be replaced: {problem}")
 
@@ -175,7 +179,7 @@ def swap_in(name, root, staging):
 
 def install(dataset, root, force, fill):
     """Fill a temp folder inside root, verify it, write its manifest, rename it into place (every import)."""
-    name = data.DATASETS[dataset]
+    name = DATASETS[dataset]
     refuse_good_copy(dataset, root, force)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".import-{name}-", dir=root))
@@ -183,8 +187,8 @@ def install(dataset, root, force, fill):
         new = staging / "new"
         new.mkdir()
         fill(staging, new)
-        data.verify_dataset(dataset, new)
-        count = data.write_manifest(new, name, new / f"{name}.sha256")
+        verify_dataset(dataset, new)
+        count = write_manifest(new, name, new / f"{name}.sha256")
         swap_in(name, root, staging)
     finally:
         clean_up(staging, root / name)
@@ -204,13 +208,13 @@ def clean_up(staging, target):
 def import_dataset(dataset, sources, root, force):
     """`drive --from` / `all-idb --from`: import a downloaded zip or folder into <root>/<Name>."""
     if not sources:
-        raise data.DataError(f"no --from path given. {REGISTER[dataset]}")
+        raise DataError(f"no --from path given. {REGISTER[dataset]}")
     count = install(dataset, root, force, lambda staging, new: stage_import(dataset, sources, staging, new))
-    print(f"imported {data.DATASETS[dataset]} into {root / data.DATASETS[dataset]}: {count} files verified, "
-          f"manifest {data.manifest_path(root, dataset)}")
-    if dataset == "drive" and not (root / "DRIVE" / "test" / "1st_manual").is_dir():
+    print(f"imported {DATASETS[dataset]} into {root / DATASETS[dataset]}: {count} files verified, "
+          f"manifest {manifest_path(root, dataset)}")
+    if dataset == "drive" and not (root / DATASETS["drive"] / "test" / "1st_manual").is_dir():
         print("note: this copy has no test labels (test/1st_manual); the notebooks evaluate on held-out "
-              "training images 34-40 instead")
+              f"training images {number_range(drive_held_out_numbers()[1])} instead")
 
 
 def fashion_sets(folder):
@@ -234,13 +238,13 @@ def find_fashion_folder(tops, sources):
     if len(complete) == 1:
         return complete[0]
     if complete:
-        raise data.DataError(f"several folders in {where} hold the four Fashion-MNIST files: "
+        raise DataError(f"several folders in {where} hold the four Fashion-MNIST files: "
                              f"{', '.join(map(str, complete))}. Fix: pass one of them")
     if partial:
         folder, found = partial[0]
         missing = [f"{n}[.gz]" for n in FASHION_NAMES if n not in found]
-        raise data.DataError(f"{folder} lacks {', '.join(missing)}. Fix: pass a folder holding all four files")
-    raise data.DataError(f"no Fashion-MNIST files ({FASHION_NAMES[0]}[.gz], ...) within {SEARCH_DEPTH + 1} levels "
+        raise DataError(f"{folder} lacks {', '.join(missing)}. Fix: pass a folder holding all four files")
+    raise DataError(f"no Fashion-MNIST files ({FASHION_NAMES[0]}[.gz], ...) within {SEARCH_DEPTH + 1} levels "
                          f"of {where}. Fix: pass the folder holding the four files")
 
 
@@ -250,7 +254,7 @@ def gunzip(source, target):
         with gzip.open(source) as packed, open(target, "wb") as plain:
             shutil.copyfileobj(packed, plain, 1 << 20)
     except (OSError, EOFError, zlib.error) as error:
-        raise data.DataError(f"{source} is not a complete gzip file ({error}). Fix: download or copy it again, "
+        raise DataError(f"{source} is not a complete gzip file ({error}). Fix: download or copy it again, "
                              f"or pass the decompressed file") from None
 
 
@@ -258,7 +262,7 @@ def stage_fashion(sources, staging, new):
     """Copy (or decompress) the four idx files into new/FashionMNIST/raw and check their content there;
     a problem is reported under the name of the file the user gave."""
     folder = find_fashion_folder([unpack(s, staging / f"unpacked{i}") for i, s in enumerate(sources)], sources)
-    raw = new / "FashionMNIST" / "raw"
+    raw = new / DATASETS["fashion_mnist"] / "raw"
     raw.mkdir(parents=True)
     given = {}
     for name in FASHION_NAMES:
@@ -268,11 +272,11 @@ def stage_fashion(sources, staging, new):
         else:
             given[name] = f"{folder / name}.gz (decompressed)"
             gunzip(folder / f"{name}.gz", raw / name)
-    problem = data.fashion_content_problem(raw.parent, "real")
+    problem = fashion_content_problem(raw.parent, "real")
     if problem:
         for name in FASHION_NAMES:
             problem = problem.replace(str(raw / name), given[name])
-        raise data.DataError(f"{problem}; nothing was changed. Fix: get the original files again "
+        raise DataError(f"{problem}; nothing was changed. Fix: get the original files again "
                              f"(apt-get install dataset-fashion-mnist, or {FASHION_NAMES[0]}.gz etc. from "
                              f"github.com/zalandoresearch/fashion-mnist)")
     return folder
@@ -283,9 +287,9 @@ def import_fashion_mnist(sources, root, force):
     found = []
     count = install("fashion_mnist", root, force,
                     lambda staging, new: found.append(stage_fashion(sources, staging, new)))
-    counts = " + ".join(f"{n:,}" for n in data.FASHION_COUNTS.values())
-    print(f"imported FashionMNIST from {found[0]} into {root / 'FashionMNIST' / 'raw'}: {count} files, {counts} "
-          f"images, labels and classes checked; manifest {data.manifest_path(root, 'fashion_mnist')}")
+    counts = " + ".join(f"{n:,}" for n in FASHION_COUNTS.values())
+    print(f"imported FashionMNIST from {found[0]} into {root / DATASETS['fashion_mnist'] / 'raw'}: {count} files, {counts} "
+          f"images, labels and classes checked; manifest {manifest_path(root, 'fashion_mnist')}")
 
 
 def download_into(staging, new):
@@ -295,7 +299,7 @@ def download_into(staging, new):
             FashionMNIST(new, train=train, download=True)
     except (RuntimeError, OSError) as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[-1]
-        raise data.DataError(OFFLINE.format(reason=reason)) from error
+        raise DataError(OFFLINE.format(reason=reason)) from error
 
 
 def get_fashion_mnist(sources, root, force):
@@ -313,7 +317,7 @@ def bccd_digest(folder):
     annotations, split lists (release check)."""
     files = sorted((p.relative_to(folder).as_posix(), p) for part in BCCD_PARTS
                    for p in (Path(folder) / part).rglob("*") if p.is_file() and not p.name.startswith("."))
-    lines = "".join(f"{data.file_sha256(p)}  {rel}\n" for rel, p in files)
+    lines = "".join(f"{file_sha256(p)}  {rel}\n" for rel, p in files)
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
@@ -323,9 +327,9 @@ def download_bccd_zip(staging):
     try:
         urllib.request.urlretrieve(BCCD_URL, target)
     except OSError as error:
-        raise data.DataError(f"could not download BCCD from {BCCD_URL}: this machine seems to be offline "
+        raise DataError(f"could not download BCCD from {BCCD_URL}: this machine seems to be offline "
                              f"({error}). Fix: download that zip on a connected machine, then run: "
-                             f"{runtime.DATA_COMMAND} bccd --from BCCD_Dataset.zip") from error
+                             f"{DATA_COMMAND} bccd --from BCCD_Dataset.zip") from error
     return target
 
 
@@ -337,13 +341,13 @@ def stage_bccd(sources, staging, new):
     folder = find_part(tops, "JPEGImages", sources).parent
     for part in BCCD_PARTS:
         if (folder / part).is_dir():
-            copy_files(folder / part, new / "BCCD" / part)
+            copy_files(folder / part, new / DATASETS["bccd"] / part)
     licence = next((p for p in (folder / "LICENSE", folder.parent / "LICENSE") if p.is_file()), None)
     if licence is not None:  # the upstream zip keeps it next to the BCCD folder
-        shutil.copyfile(licence, new / "BCCD" / "LICENSE")
-    digest = bccd_digest(new / "BCCD")
+        shutil.copyfile(licence, new / DATASETS["bccd"] / "LICENSE")
+    digest = bccd_digest(new / DATASETS["bccd"])
     if digest != BCCD_DIGEST:
-        raise data.DataError(f"the BCCD files in {folder} differ from the release this course uses (commit "
+        raise DataError(f"the BCCD files in {folder} differ from the release this course uses (commit "
                              f"{BCCD_COMMIT[:7]} of github.com/Shenggan/BCCD_Dataset; content digest {digest[:12]}, "
                              f"expected {BCCD_DIGEST[:12]}); nothing was changed. Fix: download {BCCD_URL} again")
 
@@ -351,33 +355,33 @@ def stage_bccd(sources, staging, new):
 def import_bccd(sources, root, force):
     """`bccd [--from ...]`: import a BCCD zip or folder, or download it, into <root>/BCCD."""
     count = install("bccd", root, force, lambda staging, new: stage_bccd(sources, staging, new))
-    print(f"imported BCCD into {root / 'BCCD'}: {count} files verified against commit {BCCD_COMMIT[:7]}, "
-          f"manifest {data.manifest_path(root, 'bccd')}")
+    print(f"imported BCCD into {root / DATASETS['bccd']}: {count} files verified against commit {BCCD_COMMIT[:7]}, "
+          f"manifest {manifest_path(root, 'bccd')}")
 
 
 def download_fashion_mnist(root, force):
     """torchvision download into <root>/FashionMNIST, verified and with a manifest (no local copy found)."""
     count = install("fashion_mnist", root, force, download_into)
-    print(f"downloaded FashionMNIST into {root / 'FashionMNIST'}: {count} files, "
-          f"manifest {data.manifest_path(root, 'fashion_mnist')}")
+    print(f"downloaded FashionMNIST into {root / DATASETS['fashion_mnist']}: {count} files, "
+          f"manifest {manifest_path(root, 'fashion_mnist')}")
 
 
 def make_synthetic(root):
     """`synthetic`: generate (or repair) every stand-in under <root>/synthetic and check them."""
-    for dataset, name in data.DATASETS.items():
+    for dataset, name in DATASETS.items():
         try:
-            data.verify_dataset(dataset, root, source="synthetic")
-        except data.DataError as error:
+            verify_dataset(dataset, root, source="synthetic")
+        except DataError as error:
             print(f"regenerating the synthetic {name}: {error}")
             shutil.rmtree(root / "synthetic" / name)
-            data.verify_dataset(dataset, root, source="synthetic")
+            verify_dataset(dataset, root, source="synthetic")
         print(f"synthetic {name}: ready at {root / 'synthetic' / name}")
 
 
 def print_status(root):
     """`status`: one line per dataset with its state and path, then what to do."""
     print(f"data root: {root}")
-    for row in data.dataset_status(root):
+    for row in dataset_status(root):
         print(f"{row['dataset']:<14}{row['state']:<19}{row['path']}")
         print(f"{'':<14}{row['detail']}")
         if row["action"] != "nothing":
@@ -403,7 +407,7 @@ def build_parser():
 
 def run(args):
     """Dispatch one parsed command."""
-    root = args.root.expanduser().resolve() if args.root else runtime.data_root()
+    root = args.root.expanduser().resolve() if args.root else data_root()
     if args.command == "status":
         print_status(root)
     elif args.command == "synthetic":
@@ -421,7 +425,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         run(args)
-    except data.DataError as error:
+    except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

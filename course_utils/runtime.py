@@ -9,9 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-APP_NAME = "dlvc-labs"  # per-user data folder of an installed package
-DATA_SOURCES = ("auto", "real", "synthetic")
+from .data import location
+from .data.catalog import SOURCES
+from .data.location import DATA_COMMAND, data_root  # noqa: F401  (notebooks call runtime.data_root())
+from .data.sources import resolve_source
+
 _device_cache = {}
 
 
@@ -19,31 +21,11 @@ class ParameterError(ValueError):
     """A value in a notebook's parameters cell is invalid (raised by `start` and `check`)."""
 
 
-def is_checkout():
-    """True when course_utils runs from a clone (editable install included), False when pip-installed."""
-    return (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "notebooks").is_dir()
-
-
-DATA_COMMAND = "python data_download.py" if is_checkout() else "course-data"  # in fix messages
-
-
-def default_data_root():
-    """<repo>/data in a checkout; the per-user data folder (platformdirs) for an installed package."""
-    if is_checkout():
-        return REPO_ROOT / "data"
-    import platformdirs
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-
-
-def data_root():
-    """Data root: $COURSE_DATA, else default_data_root() (every loader and the data command)."""
-    return Path(os.environ.get("COURSE_DATA") or default_data_root()).expanduser().resolve()
-
-
 def checkpoint_dir():
     """Checkpoint folder (checkpoint_path): $COURSE_CHECKPOINT_DIR, else <repo>/checkpoints in a checkout, else
     ./checkpoints beside the notebook (the kernel's working directory) for an installed package."""
-    folder = os.environ.get("COURSE_CHECKPOINT_DIR") or (REPO_ROOT if is_checkout() else Path.cwd()) / "checkpoints"
+    base = location.REPO_ROOT if location.is_checkout() else Path.cwd()
+    folder = os.environ.get("COURSE_CHECKPOINT_DIR") or base / "checkpoints"
     return Path(folder).expanduser().resolve()
 
 
@@ -120,8 +102,8 @@ def _check_common(params):
         check(_is_int(params["seed"]) and params["seed"] >= 0,
               f"seed must be a non-negative integer (got {params['seed']!r}), e.g. seed = 0")
     if "data_source" in params:
-        check(params["data_source"] in DATA_SOURCES,
-              f"data_source must be one of {DATA_SOURCES} (got {params['data_source']!r})")
+        check(params["data_source"] in SOURCES,
+              f"data_source must be one of {SOURCES} (got {params['data_source']!r})")
 
 
 def mode_line(smoke):
@@ -151,8 +133,7 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params)
     root = data_root()
     source = None
     if dataset is not None:
-        from . import data  # late import: data depends on runtime
-        source = data.resolve_source(dataset, data_source, root)
+        source = resolve_source(dataset, data_source, root)
     device = get_device(verbose=False)
     print(f"=== {title} ===")
     if dataset is not None:

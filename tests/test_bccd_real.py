@@ -12,17 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import cam, data, training
-from test_data import REAL_ROOT
+from course_utils import cam, training
 
 MARGIN = 0.4  # measured margin over the image centre: 0.706
 
 
 @pytest.fixture(scope="module")
-def photos():
-    if not (REAL_ROOT / "BCCD").is_dir():
-        pytest.skip(f"real BCCD not found at {REAL_ROOT / 'BCCD'}")
-    return data.load_bccd("real", REAL_ROOT)
+def photos(real_bccd):
+    return real_bccd
 
 
 def test_white_cell_cam_beats_random_and_centre_on_held_out_photographs(photos):

@@ -1,99 +1,15 @@
 """Tests for course_utils.data: loaders on good data, every kind of bad input, splits, status, real DRIVE."""
-import functools
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fake_datasets import H, W, drive_arrays, fake_makers, save_gif, write_all_idb, write_bccd, write_fashion
 from PIL import Image
 
-from course_utils import data, synthetic
-
-REAL_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
-W, H = data.DRIVE_SIZE
-
-
-# ---------------------------------------------------------------- fixture writers (also used by test_data_download)
-@functools.lru_cache(maxsize=1)
-def _grid():
-    """Column index and a centred disc FOV (fraction about 0.7) on the DRIVE frame."""
-    yy, xx = np.mgrid[:H, :W]
-    return xx, (xx - W / 2) ** 2 + (yy - H / 2) ** 2 < 270 ** 2
-
-
-def _drive_arrays(number):
-    """A fundus-like test case: bright disc FOV, vertical stripe 'vessels' shifted by the case number."""
-    xx, fov = _grid()
-    vessels = fov & ((xx + number) % 40 < 4)
-    image = np.stack([fov * 200, fov * 120 - vessels * 60, fov * 40 + number], axis=-1).astype(np.uint8)
-    return image, vessels, fov
-
-
-def _save_gif(path, mask):
-    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(path)
-
-
-def write_drive(folder):
-    """Write a complete DRIVE tree in the official layout (no training/2nd_manual, like the release)."""
-    for split, numbers in (("training", range(21, 41)), ("test", range(1, 21))):
-        kinds = ["images", "mask", "1st_manual"] + (["2nd_manual"] if split == "test" else [])
-        for kind in kinds:
-            (folder / split / kind).mkdir(parents=True)
-        for n in numbers:
-            image, vessels, fov = _drive_arrays(n)
-            paths = data._drive_paths(folder, split, f"{n:02d}")
-            Image.fromarray(image).save(paths["image"], compression="tiff_lzw")
-            _save_gif(paths["fov"], fov)
-            for kind, key in (("1st_manual", "vessels"), ("2nd_manual", "vessels2")):
-                if kind in kinds:
-                    _save_gif(paths[key], vessels)
-    return folder
-
-
-def write_all_idb(folder):
-    """Write a tiny ALL-IDB tree: 4 cells (2 blast, 2 normal) and 2 smears with .xyc files."""
-    for kind in ("ALL_IDB2/img", "ALL_IDB1/im", "ALL_IDB1/xyc"):
-        (folder / kind).mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i, label in enumerate([1, 1, 0, 0], start=1):
-        cell = rng.integers(0, 255, (257, 257, 3), dtype=np.uint8)
-        Image.fromarray(cell).save(folder / "ALL_IDB2" / "img" / f"Im{i:03d}_{label}.tif")
-    for i, (label, size) in enumerate([(1, (64, 48)), (0, (80, 40))], start=1):
-        smear = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-        Image.fromarray(smear).save(folder / "ALL_IDB1" / "im" / f"Im{i:03d}_{label}.jpg")
-    (folder / "ALL_IDB1" / "xyc" / "Im001_1.xyc").write_text("10 20\n\n  30\t40  \n")
-    (folder / "ALL_IDB1" / "xyc" / "Im002_0.xyc").write_text("")
-    return folder
-
-
-def write_idx(path, array, magic):
-    """Write an uncompressed idx file (big-endian header, uint8 payload)."""
-    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(header + array.astype(np.uint8).tobytes())
-
-
-def write_fashion(folder, n_train=20, n_test=10):
-    """Write the four Fashion-MNIST idx files with random images and labels 0..9."""
-    raw = folder / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), 2051)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, 2049)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def drive_template(tmp_path_factory):
-    return write_drive(tmp_path_factory.mktemp("template") / "DRIVE")
-
-
-@pytest.fixture
-def drive_root(tmp_path, drive_template):
-    """A data root holding a fresh copy of the good DRIVE tree."""
-    shutil.copytree(drive_template, tmp_path / "DRIVE")
-    return tmp_path
+from course_utils import data
+from course_utils.data import catalog, integrity, reading
+from course_utils.data.standins import MAKERS
 
 
 def _error(call, *args):
@@ -138,7 +54,7 @@ def test_load_drive_good_tree_and_write_nothing(drive_root):
     case = drive.test[0]
     assert case.image.shape == (H, W, 3) and case.image.dtype == np.float32
     assert 0.0 <= case.image.min() and case.image.max() <= 1.0
-    expected_image, expected_vessels, expected_fov = _drive_arrays(1)
+    expected_image, expected_vessels, expected_fov = drive_arrays(1)
     np.testing.assert_allclose(case.image, expected_image / 255, atol=1e-6)
     assert case.vessels.dtype == bool and np.array_equal(case.vessels, expected_vessels)
     assert np.array_equal(case.fov, expected_fov) and np.array_equal(case.vessels2, expected_vessels)
@@ -148,7 +64,7 @@ def test_load_drive_good_tree_and_write_nothing(drive_root):
 def test_load_drive_palette_label_is_thresholded(drive_root):
     """A P-mode GIF whose levels become 3 and 253 in L (like the real 2nd_manual files) stays binary."""
     path = drive_root / "DRIVE" / "test" / "2nd_manual" / "01_manual2.gif"
-    _, vessels, _ = _drive_arrays(1)
+    _, vessels, _ = drive_arrays(1)
     palette = Image.frombytes("P", (W, H), vessels.astype(np.uint8).tobytes())
     palette.putpalette([3, 3, 3, 253, 253, 253] + [0] * 762)
     palette.save(path)
@@ -220,7 +136,7 @@ def test_truncated_gif_label(drive_root):
 
 def test_wrong_image_size(drive_root):
     path = drive_root / "DRIVE" / "training" / "mask" / "21_training_mask.gif"
-    _save_gif(path, np.ones((H, W - 1), dtype=bool))
+    save_gif(path, np.ones((H, W - 1), dtype=bool))
     message = _error(data.load_drive, "real", drive_root)
     assert str(path) in message and f"{W - 1}×{H}" in message and f"expected {W}×{H}" in message
 
@@ -234,7 +150,7 @@ def test_non_binary_label(drive_root):
 
 def test_label_coded_zero_one_is_rejected(drive_root):
     path = drive_root / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif"
-    Image.fromarray(_drive_arrays(21)[1].astype(np.uint8)).save(path)
+    Image.fromarray(drive_arrays(21)[1].astype(np.uint8)).save(path)
     assert "both on one side of the threshold" in _error(data.load_drive, "real", drive_root)
 
 
@@ -269,8 +185,8 @@ def test_fashion_bad_header(tmp_path):
 @pytest.fixture
 def all_idb_root(tmp_path, monkeypatch):
     """A data root with a tiny real-layout ALL-IDB; the official counts are lowered to match it."""
-    monkeypatch.setitem(data.ALL_IDB_COUNTS, "cells", 4)
-    monkeypatch.setitem(data.ALL_IDB_COUNTS, "smears", 2)
+    monkeypatch.setitem(catalog.ALL_IDB_COUNTS, "cells", 4)
+    monkeypatch.setitem(catalog.ALL_IDB_COUNTS, "smears", 2)
     write_all_idb(tmp_path / "ALL_IDB")
     return tmp_path
 
@@ -290,11 +206,11 @@ def test_load_all_idb1_with_centroids(all_idb_root):
 
 
 def test_parse_xyc_rejects_bad_line(tmp_path):
-    assert data.parse_xyc("1 2\n\n3.5 4\n").tolist() == [[1.0, 2.0], [3.5, 4.0]]
+    assert reading.parse_xyc("1 2\n\n3.5 4\n").tolist() == [[1.0, 2.0], [3.5, 4.0]]
     with pytest.raises(data.DataError, match="line 2"):
-        data.parse_xyc("1 2\n3 four\n", "x.xyc")
+        reading.parse_xyc("1 2\n3 four\n", "x.xyc")
     with pytest.raises(data.DataError, match="line 1"):
-        data.parse_xyc("1 2 3\n", "x.xyc")
+        reading.parse_xyc("1 2 3\n", "x.xyc")
 
 
 def test_all_idb_bad_inputs(all_idb_root):
@@ -327,37 +243,6 @@ def test_synthetic_error_names_synthetic_fix(tmp_path):
     assert "Fix: python data_download.py synthetic" in _error(data.load_all_idb1, "synthetic", tmp_path)
 
 
-# ---------------------------------------------------------------- synthetic stand-ins generated on first use
-def write_bccd(folder, n=3):
-    """A tiny BCCD tree: n 640x480 photographs, one WBC box each (none in the last), splits train/val/test."""
-    for sub in ("JPEGImages", "Annotations", "ImageSets/Main"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-    stems = [f"BloodImage_{k:05d}" for k in range(n)]
-    for k, stem in enumerate(stems):
-        Image.new("RGB", (640, 480), (200, 120, 140 + k)).save(folder / "JPEGImages" / f"{stem}.jpg")
-        wbc = "" if k == n - 1 else ("<object><name>WBC</name><bndbox><xmin>100</xmin><ymin>50</ymin>"
-                                      "<xmax>300</xmax><ymax>230</ymax></bndbox></object>")
-        rbc = "<object><name>RBC</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>90</xmax><ymax>80</ymax></bndbox></object>"
-        (folder / "Annotations" / f"{stem}.xml").write_text(f"<annotation>{wbc}{rbc}</annotation>")
-    lists = {"train": stems[:1], "val": stems[1:2], "test": stems[2:], "trainval": stems[:2]}
-    for split, names in lists.items():
-        (folder / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{name}\n" for name in names))
-    return folder
-
-
-def fake_makers(monkeypatch, calls, drive_template):
-    """Replace synthetic.make_* by the tiny fixture writers, recording which dataset each call built."""
-    def copy_drive(folder):
-        return shutil.copytree(drive_template, folder)
-    writers = {"make_fashion_mnist": ("FashionMNIST", write_fashion), "make_drive": ("DRIVE", copy_drive),
-               "make_all_idb": ("ALL_IDB", write_all_idb), "make_bccd": ("BCCD", write_bccd)}
-    for attribute, (name, writer) in writers.items():
-        def make(out_dir, seed=0, name=name, writer=writer):
-            calls.append(name)
-            return writer(Path(out_dir) / name)
-        monkeypatch.setattr(synthetic, attribute, make, raising=False)
-
-
 def test_synthetic_generated_once_on_first_use(tmp_path, monkeypatch, capsys, drive_template):
     calls = []
     fake_makers(monkeypatch, calls, drive_template)
@@ -372,7 +257,7 @@ def test_synthetic_generated_once_on_first_use(tmp_path, monkeypatch, capsys, dr
 def test_unwritable_root_gives_clear_error(tmp_path, monkeypatch):
     def refuse(out_dir, seed=0):
         raise PermissionError(f"[Errno 13] Permission denied: '{out_dir}'")
-    monkeypatch.setattr(synthetic, "make_all_idb", refuse, raising=False)
+    monkeypatch.setitem(MAKERS, "all_idb", refuse)
     message = _error(data.load_all_idb2, "auto", tmp_path)
     assert "cannot write the synthetic stand-in" in message and "COURSE_DATA" in message
 
@@ -423,14 +308,14 @@ def test_status_absent_present_incomplete(drive_root):
 
 
 def test_manifest_detects_changed_and_missing_file(drive_root):
-    count = data.write_manifest(drive_root, "DRIVE", data.manifest_path(drive_root, "drive"))
+    count = integrity.write_manifest(drive_root, "DRIVE", integrity.manifest_path(drive_root, "drive"))
     assert count == 140 and _rows(drive_root)["DRIVE"]["detail"] == "checksums match"
     path = drive_root / "DRIVE" / "test" / "images" / "05_test.tif"
     path.write_bytes(path.read_bytes()[:-1] + b"\x01")
     row = _rows(drive_root)["DRIVE"]
     assert row["state"] == "checksum mismatch" and str(path) in row["detail"]
     (drive_root / "DRIVE" / "test" / "2nd_manual" / "05_manual2.gif").unlink()
-    assert "05_manual2.gif is listed" in data.manifest_problem(drive_root, "drive")
+    assert "05_manual2.gif is listed" in integrity.manifest_problem(drive_root, "drive")
 
 
 def test_status_reports_leftover_import_folder(tmp_path):
@@ -438,28 +323,19 @@ def test_status_reports_leftover_import_folder(tmp_path):
     assert _rows(tmp_path)[".import-DRIVE-abc"]["state"] == "leftover temp folder"
 
 
-# ---------------------------------------------------------------- real DRIVE (skipped when absent)
-needs_real_drive = pytest.mark.skipif(not (REAL_ROOT / "DRIVE").is_dir(), reason="real DRIVE not available")
-
-
-@pytest.fixture(scope="module")
-def real_drive():
-    return data.load_drive("real", REAL_ROOT)
-
-
-@needs_real_drive
-def test_real_drive_counts_sizes_labels(real_drive):
-    assert len(real_drive.train) == 20 and len(real_drive.test) == 20 and real_drive.source == "real"
-    cases = real_drive.train + real_drive.test
+# ---------------------------------------------------------------- real DRIVE and BCCD (skipped when absent)
+def test_real_drive_counts_sizes_labels(real_drive_with_test_labels):
+    drive = real_drive_with_test_labels
+    assert len(drive.train) == 20 and len(drive.test) == 20 and drive.source == "real"
+    cases = drive.train + drive.test
     assert all(c.image.shape == (584, 565, 3) and c.fov.shape == (584, 565) for c in cases)
     assert all(c.vessels.dtype == bool and c.vessels.any() and not c.vessels.all() for c in cases)
-    assert all(c.vessels2 is not None and c.vessels2.shape == (584, 565) for c in real_drive.test)
-    assert "official test images 01-20" in real_drive.test_note
+    assert all(c.vessels2 is not None and c.vessels2.shape == (584, 565) for c in drive.test)
+    assert "official test images 01-20" in drive.test_note
 
 
-@needs_real_drive
 def test_real_drive_fractions(real_drive):
-    cases = real_drive.train + real_drive.test
+    cases = real_drive.train + real_drive.test  # labelled cases, with or without the test manuals
     fov_fraction = np.mean([c.fov.mean() for c in cases])
     vessel_frame = np.mean([c.vessels.mean() for c in cases])
     vessel_fov = np.mean([c.vessels[c.fov].mean() for c in cases])
@@ -468,12 +344,13 @@ def test_real_drive_fractions(real_drive):
     assert 0.07 < vessel_fov < 0.15  # measured 0.126
 
 
-@needs_real_drive
-def test_real_drive_status_is_present_and_read_only():
-    before = sorted(p.name for p in REAL_ROOT.iterdir())
-    rows = _rows(REAL_ROOT)
-    assert rows["DRIVE"]["state"] == "present" and data.resolve_source("drive", "auto", REAL_ROOT) == "real"
-    assert sorted(p.name for p in REAL_ROOT.iterdir()) == before
+def test_real_drive_status_is_present_and_read_only(real_drive_root):
+    def listing():
+        return sorted((p, p.stat().st_mtime_ns) for p in real_drive_root.joinpath("DRIVE").resolve().rglob("*"))
+    before, root_before = listing(), sorted(real_drive_root.iterdir())
+    rows = _rows(real_drive_root)
+    assert rows["DRIVE"]["state"] == "present" and data.resolve_source("drive", "auto", real_drive_root) == "real"
+    assert listing() == before and sorted(real_drive_root.iterdir()) == root_before
 
 
 def test_bccd_tiny_tree_counts_only_when_synthetic(tmp_path):
@@ -504,13 +381,12 @@ def test_parse_voc_boxes_keeps_bccd_classes():
     text = ("<annotation><object><name>WBC</name><bndbox><xmin>1</xmin><ymin>2</ymin><xmax>3</xmax><ymax>4</ymax>"
             "</bndbox></object><object><name>dog</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>1</xmax>"
             "<ymax>1</ymax></bndbox></object></annotation>")
-    boxes = data.parse_voc_boxes(text)
+    boxes = reading.parse_voc_boxes(text)
     assert boxes["WBC"].tolist() == [[1, 2, 3, 4]] and boxes["Platelets"].shape == (0, 4) and "dog" not in boxes
 
 
-@pytest.mark.skipif(not (REAL_ROOT / "BCCD").is_dir(), reason=f"real BCCD not found at {REAL_ROOT / 'BCCD'}")
-def test_real_bccd_counts():
-    photos = data.load_bccd("real", REAL_ROOT)
+def test_real_bccd_counts(real_bccd):
+    photos = real_bccd
     assert len(photos.images) == 364 and sum(len(b["WBC"]) for b in photos.boxes) == 372
     assert [len(photos.splits[k]) for k in ("train", "val", "test")] == [205, 87, 72]
     assert sum(len(b["WBC"]) == 0 for b in photos.boxes) == 6

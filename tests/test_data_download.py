@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils import data_download
-from course_utils import data
-from test_data import REAL_ROOT, drive_template, fake_makers, write_all_idb, write_bccd, write_fashion, write_idx  # noqa: F401
+from fake_datasets import fake_makers, write_all_idb, write_bccd, write_fashion, write_idx
+
+from course_utils import data, data_download
+from course_utils.data import catalog
+from course_utils.data.integrity import manifest_path, manifest_problem, write_manifest
 
 
 @pytest.fixture
@@ -55,8 +57,8 @@ def test_import_nested_zip(tmp_path, drive_source, capsys):
     root = tmp_path / "data"
     assert cli("drive", "--from", archive, "--root", root) == 0
     assert "140 files verified" in capsys.readouterr().out
-    assert data.manifest_path(root, "drive").read_text().count("  DRIVE/") == 140
-    assert data.manifest_problem(root, "drive") is None and leftovers(root) == []
+    assert manifest_path(root, "drive").read_text().count("  DRIVE/") == 140
+    assert manifest_problem(root, "drive") is None and leftovers(root) == []
     assert len(data.load_drive("real", root).test) == 20
 
 
@@ -104,11 +106,11 @@ def imported(tmp_path, imported_template):
 
 def test_existing_good_copy_needs_force(imported, drive_source, capsys):
     root = imported
-    manifest = data.manifest_path(root, "drive").read_text()
+    manifest = manifest_path(root, "drive").read_text()
     assert cli("drive", "--from", drive_source, "--root", root) == 1
     err = capsys.readouterr().err
     assert "already present and verified" in err and "add --force" in err
-    assert data.manifest_path(root, "drive").read_text() == manifest
+    assert manifest_path(root, "drive").read_text() == manifest
 
 
 def test_force_replaces_and_removes_old_copy(tmp_path, imported, drive_source):
@@ -119,7 +121,7 @@ def test_force_replaces_and_removes_old_copy(tmp_path, imported, drive_source):
     (root / "DRIVE" / "marker.txt").write_text("old copy")
     assert cli("drive", "--from", newer, "--root", root, "--force") == 0
     assert not (root / "DRIVE" / "marker.txt").exists() and not (root / "DRIVE" / "test" / "1st_manual").exists()
-    assert data.manifest_problem(root, "drive") is None and leftovers(root) == []
+    assert manifest_problem(root, "drive") is None and leftovers(root) == []
     assert "held out" in data.load_drive("real", root).test_note
 
 
@@ -134,20 +136,20 @@ def test_broken_copy_is_replaced_without_force(imported, drive_source, capsys):
 @pytest.mark.parametrize("failure", [data.DataError("verification failed"), KeyboardInterrupt()])
 def test_interrupted_import_keeps_old_copy(imported, drive_source, monkeypatch, failure):
     root = imported
-    manifest = data.manifest_path(root, "drive").read_text()
+    manifest = manifest_path(root, "drive").read_text()
 
     def fail(*args, **kwargs):
         raise failure
-    monkeypatch.setattr(data, "verify_dataset", fail)
+    monkeypatch.setattr(data_download, "verify_dataset", fail)
     assert cli("drive", "--from", drive_source, "--root", root, "--force") in (1, 130)
-    assert leftovers(root) == [] and data.manifest_path(root, "drive").read_text() == manifest
-    assert data.manifest_problem(root, "drive") is None
+    assert leftovers(root) == [] and manifest_path(root, "drive").read_text() == manifest
+    assert manifest_problem(root, "drive") is None
 
 
 def test_failure_while_swapping_rolls_back(imported, drive_source, monkeypatch):
     root = imported
     (root / "DRIVE" / "marker.txt").write_text("old copy")
-    data.write_manifest(root, "DRIVE", data.manifest_path(root, "drive"))
+    write_manifest(root, "DRIVE", manifest_path(root, "drive"))
     real_replace = os.replace
 
     def fail_on_manifest(source, target):
@@ -158,7 +160,7 @@ def test_failure_while_swapping_rolls_back(imported, drive_source, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         data_download.import_dataset("drive", [drive_source], root, force=True)
     assert (root / "DRIVE" / "marker.txt").read_text() == "old copy" and leftovers(root) == []
-    assert data.manifest_problem(root, "drive") is None
+    assert manifest_problem(root, "drive") is None
 
 
 def test_status_after_import_detects_checksum_mismatch(imported, capsys):
@@ -188,21 +190,21 @@ def test_missing_or_unknown_source_path(tmp_path, capsys):
 
 
 def test_all_idb_import_from_two_zips(tmp_path, monkeypatch):
-    monkeypatch.setitem(data.ALL_IDB_COUNTS, "cells", 4)
-    monkeypatch.setitem(data.ALL_IDB_COUNTS, "smears", 2)
+    monkeypatch.setitem(catalog.ALL_IDB_COUNTS, "cells", 4)
+    monkeypatch.setitem(catalog.ALL_IDB_COUNTS, "smears", 2)
     tree = write_all_idb(tmp_path / "download" / "ALL_IDB")
     part1 = make_zip(tmp_path / "ALL_IDB1.zip", tree / "ALL_IDB1", "ALL_IDB1")
     part2 = make_zip(tmp_path / "ALL_IDB2.zip", tree / "ALL_IDB2", "ALL_IDB2")
     assert cli("all-idb", "--from", part1, part2, "--root", tmp_path / "data") == 0
     assert data.load_all_idb1("real", tmp_path / "data").centroids[0].shape == (2, 2)
-    assert data.manifest_problem(tmp_path / "data", "all_idb") is None
+    assert manifest_problem(tmp_path / "data", "all_idb") is None
 
 
 @pytest.fixture
 def small_fashion(monkeypatch, tmp_path):
     """Official counts shrunk to the generated files' 20 + 10 images, no Debian copy; the generated folder."""
-    monkeypatch.setitem(data.FASHION_COUNTS, "train", 20)
-    monkeypatch.setitem(data.FASHION_COUNTS, "t10k", 10)
+    monkeypatch.setitem(catalog.FASHION_COUNTS, "train", 20)
+    monkeypatch.setitem(catalog.FASHION_COUNTS, "t10k", 10)
     monkeypatch.setattr(data_download, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
     return write_fashion(tmp_path / "download" / "FashionMNIST") / "raw"
 
@@ -227,7 +229,7 @@ def test_fashion_import_flat_folder(small_fashion, tmp_path, capsys):
     root = tmp_path / "data"
     assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 0
     assert "4 files, 20 + 10 images" in capsys.readouterr().out
-    assert data.manifest_problem(root, "fashion_mnist") is None and leftovers(root) == []
+    assert manifest_problem(root, "fashion_mnist") is None and leftovers(root) == []
     assert data.load_fashion_mnist("real", root).y_train.tolist() == [i % 10 for i in range(20)]
     assert data.dataset_status(root)[0]["detail"] == "checksums match"
 
@@ -237,7 +239,7 @@ def test_fashion_import_gzipped_zip_in_usual_layouts(small_fashion, tmp_path, la
     archive = make_zip(tmp_path / "fm.zip", gzip_all(small_fashion), layout or ".")
     root = tmp_path / "data"
     assert cli("fashion-mnist", "--from", archive, "--root", root) == 0
-    assert sorted(p.name for p in (root / "FashionMNIST" / "raw").iterdir()) == sorted(data.FASHION_FILES)
+    assert sorted(p.name for p in (root / "FashionMNIST" / "raw").iterdir()) == sorted(catalog.FASHION_FILES)
     assert data.load_fashion_mnist("real", root).X_test.shape == (10, 1, 28, 28)
 
 
@@ -284,12 +286,12 @@ def test_fashion_import_missing_file(small_fashion, tmp_path, capsys):
 def test_fashion_import_keeps_good_copy_and_force_replaces_it(small_fashion, tmp_path, capsys):
     root = tmp_path / "data"
     assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 0
-    manifest = data.manifest_path(root, "fashion_mnist").read_text()
+    manifest = manifest_path(root, "fashion_mnist").read_text()
     assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 1
     assert "add --force" in capsys.readouterr().err
-    assert data.manifest_path(root, "fashion_mnist").read_text() == manifest
+    assert manifest_path(root, "fashion_mnist").read_text() == manifest
     assert cli("fashion-mnist", "--from", gzip_all(small_fashion), "--root", root, "--force") == 0
-    assert data.manifest_path(root, "fashion_mnist").read_text() == manifest and leftovers(root) == []
+    assert manifest_path(root, "fashion_mnist").read_text() == manifest and leftovers(root) == []
 
 
 def test_fashion_without_from_uses_debian_copy(small_fashion, tmp_path, monkeypatch, capsys):
@@ -297,7 +299,7 @@ def test_fashion_without_from_uses_debian_copy(small_fashion, tmp_path, monkeypa
     monkeypatch.setattr(data_download, "FashionMNIST", lambda *a, **k: pytest.fail("must not download"))
     assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
     assert "using Debian's copy" in capsys.readouterr().out
-    assert data.manifest_problem(tmp_path / "data", "fashion_mnist") is None
+    assert manifest_problem(tmp_path / "data", "fashion_mnist") is None
 
 
 def test_status_decodes_copy_without_manifest(small_fashion, tmp_path, drive_template):
@@ -323,9 +325,8 @@ REAL_FASHION_SHA256 = {  # ../shared/data/README.md, decompressed files
     "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"}
 
 
-@pytest.mark.skipif(not (REAL_ROOT / "FashionMNIST" / "raw").is_dir(), reason="real Fashion-MNIST not available")
-def test_import_real_fashion_mnist(tmp_path, capsys):
-    assert cli("fashion-mnist", "--from", REAL_ROOT / "FashionMNIST", "--root", tmp_path) == 0
+def test_import_real_fashion_mnist(tmp_path, capsys, real_fashion_folder):
+    assert cli("fashion-mnist", "--from", real_fashion_folder, "--root", tmp_path) == 0
     assert "60,000 + 10,000 images" in capsys.readouterr().out
     raw = tmp_path / "FashionMNIST" / "raw"
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()} == REAL_FASHION_SHA256
@@ -354,7 +355,7 @@ def test_fashion_mnist_download_is_installed_atomically(small_fashion, tmp_path,
     monkeypatch.setattr(data_download, "FashionMNIST", fake_download)
     assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
     assert data.load_fashion_mnist("real", tmp_path / "data").X_train.shape == (20, 1, 28, 28)
-    assert data.manifest_problem(tmp_path / "data", "fashion_mnist") is None and leftovers(tmp_path / "data") == []
+    assert manifest_problem(tmp_path / "data", "fashion_mnist") is None and leftovers(tmp_path / "data") == []
 
 
 def test_root_option_overrides_course_data(tmp_path, monkeypatch, capsys):
@@ -371,13 +372,12 @@ def test_expected_failure_is_one_line_without_traceback(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err
 
 
-@pytest.mark.skipif(not (REAL_ROOT / "DRIVE").is_dir(), reason="real DRIVE not available")
-def test_import_real_drive(tmp_path, capsys):
-    assert cli("drive", "--from", REAL_ROOT / "DRIVE", "--root", tmp_path) == 0
+def test_import_real_drive(tmp_path, capsys, real_drive_root):
+    assert cli("drive", "--from", real_drive_root.joinpath("DRIVE").resolve(), "--root", tmp_path) == 0
     assert cli("status", "--root", tmp_path) == 0
     lines = capsys.readouterr().out.splitlines()
     drive_line = next(line for line in lines if line.startswith("DRIVE "))
-    assert "present" in drive_line and data.manifest_problem(tmp_path, "drive") is None
+    assert "present" in drive_line and manifest_problem(tmp_path, "drive") is None
     assert np.mean([c.fov.mean() for c in data.load_drive("real", tmp_path).train]) > 0.6
 
 
@@ -413,15 +413,14 @@ def test_bccd_offline_download_says_what_to_do(tmp_path, capsys, monkeypatch):
     assert "offline" in err and "bccd --from" in err and data_download.BCCD_URL in err and leftovers(tmp_path) == []
 
 
-@pytest.mark.skipif(not (REAL_ROOT / "BCCD").is_dir(), reason="real BCCD not available")
-def test_import_real_bccd_from_zip_then_force(tmp_path, capsys):
-    archive = make_zip(tmp_path / "BCCD_Dataset.zip", REAL_ROOT / "BCCD", f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD")
+def test_import_real_bccd_from_zip_then_force(tmp_path, capsys, real_bccd_folder):
+    archive = make_zip(tmp_path / "BCCD_Dataset.zip", real_bccd_folder, f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD")
     root = tmp_path / "data"
     assert cli("bccd", "--from", archive, "--root", root) == 0
     assert "733 files verified" in capsys.readouterr().out
-    assert data.manifest_problem(root, "bccd") is None and leftovers(root) == []
+    assert manifest_problem(root, "bccd") is None and leftovers(root) == []
     assert cli("bccd", "--from", archive, "--root", root) == 1
     assert "--force" in capsys.readouterr().err
     (root / "BCCD" / "JPEGImages" / "BloodImage_00000.jpg").write_bytes(b"junk")
-    assert cli("bccd", "--force", "--from", REAL_ROOT / "BCCD", "--root", root) == 0
-    assert data.manifest_problem(root, "bccd") is None and len(data.load_bccd("real", root).images) == 364
+    assert cli("bccd", "--force", "--from", real_bccd_folder, "--root", root) == 0
+    assert manifest_problem(root, "bccd") is None and len(data.load_bccd("real", root).images) == 364

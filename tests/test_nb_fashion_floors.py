@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import data, synthetic, training
+from course_utils import data, training
+from course_utils.data.standins import make_fashion_mnist
 
 BATCH = 100
 

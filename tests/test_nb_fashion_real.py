@@ -5,24 +5,19 @@ from torch import nn
 
 from course_utils import autoencoders as ae
 from course_utils import data, data_download, training
-from test_data import REAL_ROOT
 
-pytestmark = pytest.mark.skipif(not (REAL_ROOT / "FashionMNIST" / "raw").is_dir(),
-                                reason="real Fashion-MNIST not available (../shared/data/FashionMNIST)")
 EPOCHS, BATCH = 2, 100  # 01a's default batch, 2 + 2 epochs instead of 5 + 5
 
 
 @pytest.fixture(scope="module")
-def real_fashion(tmp_path_factory):
+def real_fashion(tmp_path_factory, real_fashion_folder):
     """The real files imported as a user would (data_download fashion-mnist --from), split as in 01a."""
     root = tmp_path_factory.mktemp("course_data")
-    assert data_download.main(["fashion-mnist", "--from", str(REAL_ROOT / "FashionMNIST"), "--root", str(root)]) == 0
+    assert data_download.main(["fashion-mnist", "--from", str(real_fashion_folder), "--root", str(root)]) == 0
     fm = data.load_fashion_mnist("real", root)
-    train_idx, val_idx = data.stratified_split(fm.y_train, 5000, seed=0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield (fm.X_train[train_idx].flatten(1), fm.y_train[train_idx], fm.X_train[val_idx].flatten(1),
-           fm.y_train[val_idx], fm.X_test.flatten(1), fm.y_test)
+    yield data.fashion_splits(fm, n_val=5000, seed=0)
     torch.set_num_threads(threads)
 
 

@@ -15,7 +15,8 @@ def crop_tensors(cases, num_crops, size, seed):
     return segmentation.make_crop_set(inputs, labels, num_crops, size, seed)
 
 
-def test_real_drive_has_official_test_labels(real_drive):
+def test_real_drive_has_official_test_labels(real_drive_with_test_labels):
+    real_drive = real_drive_with_test_labels
     assert len(real_drive.train) == 20 and len(real_drive.test) == 20
     case = real_drive.test[0]
     labels = segmentation.make_labels(case.vessels, case.fov)

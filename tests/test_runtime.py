@@ -5,33 +5,36 @@ import pytest
 import torch
 
 from course_utils import runtime
+from course_utils.data import location
 
 
 def test_data_root_from_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA", str(tmp_path))
     assert runtime.data_root() == tmp_path.resolve()
     monkeypatch.delenv("COURSE_DATA")
-    assert runtime.data_root() == runtime.REPO_ROOT / "data"
+    assert runtime.data_root() == (location.REPO_ROOT / "data").resolve()
 
 
 def test_checkout_keeps_data_and_checkpoints_in_the_repository(monkeypatch, tmp_path):
-    assert runtime.is_checkout() and runtime.DATA_COMMAND == "python data_download.py"
+    assert location.is_checkout() and runtime.DATA_COMMAND == "python data_download.py"
     monkeypatch.chdir(tmp_path)
-    assert runtime.default_data_root() == runtime.REPO_ROOT / "data"
-    assert runtime.checkpoint_dir() == runtime.REPO_ROOT / "checkpoints"
+    monkeypatch.delenv("COURSE_CHECKPOINT_DIR", raising=False)
+    assert location.default_data_root() == location.REPO_ROOT / "data"
+    assert runtime.checkpoint_dir() == (location.REPO_ROOT / "checkpoints").resolve()
 
 
 def test_installed_package_uses_user_data_folder_and_working_directory(monkeypatch, tmp_path):
     import platformdirs
     site = tmp_path / "site-packages"  # what REPO_ROOT is for a pip-installed package
     (site / "course_utils").mkdir(parents=True)
-    monkeypatch.setattr(runtime, "REPO_ROOT", site)
+    monkeypatch.setattr(location, "REPO_ROOT", site)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("COURSE_DATA", raising=False)
-    assert not runtime.is_checkout()
-    user_folder = Path(platformdirs.user_data_dir(runtime.APP_NAME, appauthor=False))
-    assert runtime.default_data_root() == user_folder and runtime.data_root() == user_folder.resolve()
-    assert runtime.checkpoint_dir() == tmp_path / "checkpoints"
+    monkeypatch.delenv("COURSE_CHECKPOINT_DIR", raising=False)
+    assert not location.is_checkout()
+    user_folder = Path(platformdirs.user_data_dir(location.APP_NAME, appauthor=False))
+    assert location.default_data_root() == user_folder and runtime.data_root() == user_folder.resolve()
+    assert runtime.checkpoint_dir() == tmp_path.resolve() / "checkpoints"
     monkeypatch.setenv("COURSE_DATA", str(tmp_path / "shared"))
     assert runtime.data_root() == (tmp_path / "shared").resolve()  # COURSE_DATA still wins
 
@@ -86,7 +89,7 @@ def test_checkpoint_path_keyed_by_parameters(monkeypatch):
     monkeypatch.setenv("COURSE_SMOKE", "0")
     cfg = runtime.start("01a Demo", num_epochs=3, lr=0.5, checkpoint_every=1)
     path = runtime.checkpoint_path(cfg, "ae")
-    assert path.parent == runtime.REPO_ROOT / "checkpoints" and path.name.startswith("01a-demo-ae-")
+    assert path.parent == runtime.checkpoint_dir() and path.name.startswith("01a-demo-ae-")
     other = runtime.start("01a Demo", num_epochs=4, lr=0.5, checkpoint_every=1)
     assert runtime.checkpoint_path(other, "ae") != path
     assert runtime.checkpoint_path(runtime.start("01a Demo", num_epochs=3, checkpoint_every=0), "ae") is None

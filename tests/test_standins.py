@@ -1,4 +1,4 @@
-"""Tests for course_utils.synthetic: layout, formats, statistics, determinism, atomic writes, learnability."""
+"""Tests for the stand-ins (course_utils.data.standins): layout, formats, statistics, determinism, atomic writes, learnability."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 import torchvision
 from PIL import Image, ImageFilter
 
-from course_utils import synthetic
+from course_utils.data import catalog
+from course_utils.data.standins import all_idb, common, drive, fashion
 
 N_TRAIN, N_TEST, N_SMEARS = 2000, 1000, 2
 
@@ -16,18 +17,18 @@ N_TRAIN, N_TEST, N_SMEARS = 2000, 1000, 2
 @pytest.fixture(scope="module")
 def fashion_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("fashion")
-    synthetic.make_fashion_mnist(root, seed=0, n_train=N_TRAIN, n_test=N_TEST)
+    fashion.make_fashion_mnist(root, seed=0, n_train=N_TRAIN, n_test=N_TEST)
     return root
 
 
 @pytest.fixture(scope="module")
 def drive_dir(tmp_path_factory):
-    return synthetic.make_drive(tmp_path_factory.mktemp("drive"), seed=0)
+    return drive.make_drive(tmp_path_factory.mktemp("drive"), seed=0)
 
 
 @pytest.fixture(scope="module")
 def all_idb_dir(tmp_path_factory):
-    return synthetic.make_all_idb(tmp_path_factory.mktemp("all_idb"), seed=0, n_smears=N_SMEARS)
+    return all_idb.make_all_idb(tmp_path_factory.mktemp("all_idb"), seed=0, n_smears=N_SMEARS)
 
 
 def relative_files(folder):
@@ -63,13 +64,13 @@ def test_fashion_files_load_with_torchvision(fashion_root):
     assert train.data.shape == (N_TRAIN, 28, 28) and train.data.dtype == torch.uint8
     assert test.data.shape == (N_TEST, 28, 28)
     assert train.targets.bincount().tolist() == [N_TRAIN // 10] * 10
-    assert tuple(train.classes) == synthetic.FASHION_CLASSES
+    assert tuple(train.classes) == catalog.FASHION_CLASSES
     assert 0.1 < train.data.float().mean() / 255 < 0.5
 
 
 def test_fashion_same_seed_same_bytes_other_seed_differs(fashion_root, tmp_path):
-    again = synthetic.make_fashion_mnist(tmp_path / "a", seed=0, n_train=N_TRAIN, n_test=N_TEST)
-    other = synthetic.make_fashion_mnist(tmp_path / "b", seed=1, n_train=N_TRAIN, n_test=N_TEST)
+    again = fashion.make_fashion_mnist(tmp_path / "a", seed=0, n_train=N_TRAIN, n_test=N_TEST)
+    other = fashion.make_fashion_mnist(tmp_path / "b", seed=1, n_train=N_TRAIN, n_test=N_TEST)
     name = "raw/train-images-idx3-ubyte"
     first = (fashion_root / "FashionMNIST" / name).read_bytes()
     assert (again / name).read_bytes() == first
@@ -92,7 +93,7 @@ def test_fashion_is_learnable_but_not_trivial(fashion_root, one_thread):
 
 
 def test_fashion_similar_tops_are_confusable():
-    X, y = synthetic.fashion_arrays(2000, seed=3)
+    X, y = fashion.fashion_arrays(2000, seed=3)
     means = np.stack([X[y == c].reshape(-1, 784).mean(0) for c in range(10)])
     dist = np.linalg.norm(means[:, None] - means[None], axis=2)
     shirt, tshirt, pullover, coat, trouser, bag = 6, 0, 2, 4, 1, 8
@@ -105,7 +106,7 @@ def test_fashion_similar_tops_are_confusable():
 def test_existing_complete_copy_is_untouched(fashion_root):
     folder = fashion_root / "FashionMNIST"
     before = {p: p.stat().st_mtime_ns for p in folder.rglob("*")}
-    assert synthetic.make_fashion_mnist(fashion_root, seed=5, n_train=N_TRAIN, n_test=N_TEST) == folder
+    assert fashion.make_fashion_mnist(fashion_root, seed=5, n_train=N_TRAIN, n_test=N_TEST) == folder
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
     assert sorted(p.name for p in fashion_root.iterdir()) == ["FashionMNIST"]
 
@@ -114,7 +115,7 @@ def test_incomplete_existing_folder_is_reported_not_replaced(tmp_path):
     (tmp_path / "FashionMNIST" / "raw").mkdir(parents=True)
     (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"short")
     with pytest.raises(FileExistsError, match="incomplete"):
-        synthetic.make_fashion_mnist(tmp_path, n_train=10, n_test=10)
+        fashion.make_fashion_mnist(tmp_path, n_train=10, n_test=10)
     assert (tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").read_bytes() == b"short"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["FashionMNIST"]
 
@@ -125,7 +126,7 @@ def test_failed_build_leaves_no_folder(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        synthetic._build_atomically(tmp_path, "Data", {"half.txt": None, "other.txt": None}, write)
+        common.build_atomically(tmp_path, "Data", {"half.txt": None, "other.txt": None}, write)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -135,7 +136,7 @@ def test_copy_finished_first_by_another_process_is_accepted(tmp_path):
         (tmp_path / "Data").mkdir()
         (tmp_path / "Data" / "a.txt").write_text("theirs")
 
-    result = synthetic._build_atomically(tmp_path, "Data", {"a.txt": None}, write)
+    result = common.build_atomically(tmp_path, "Data", {"a.txt": None}, write)
     assert (result / "a.txt").read_text() == "theirs"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Data"]
 
@@ -221,12 +222,12 @@ def test_drive_vessels_separable_from_green_channel(drive_dir, one_thread):
 
 
 def test_drive_files_match_the_seeded_sample(drive_dir):
-    sample = synthetic.fundus_sample(21, seed=0)
+    sample = drive.fundus_sample(21, seed=0)
     image = np.asarray(Image.open(drive_dir / "training/images/21_training.tif"))
     assert np.array_equal(image, sample["image"])
     assert np.array_equal(binary(drive_dir / "training/1st_manual/21_manual1.gif"), sample["vessels"])
     assert np.array_equal(binary(drive_dir / "training/mask/21_training_mask.gif"), sample["fov"])
-    other = synthetic.fundus_sample(21, seed=1)
+    other = drive.fundus_sample(21, seed=1)
     assert not np.array_equal(other["vessels"], sample["vessels"])
 
 
@@ -247,7 +248,7 @@ def test_all_idb_formats_and_sizes(all_idb_dir):
     sizes = set()
     for path in (all_idb_dir / "ALL_IDB1/im").iterdir():
         smear = Image.open(path)
-        assert smear.format == "JPEG" and smear.mode == "RGB" and smear.size in synthetic.ALL_IDB1_SIZES
+        assert smear.format == "JPEG" and smear.mode == "RGB" and smear.size in all_idb.SMEAR_SIZES
         sizes.add(smear.size)
     assert len(sizes) == 2
 
@@ -284,10 +285,10 @@ def test_crops_and_smears_share_the_scale(all_idb_dir):
 
 
 def test_all_idb_files_match_the_seeded_functions(all_idb_dir):
-    crop = synthetic.cell_crop(7, seed=0)
+    crop = all_idb.cell_crop(7, seed=0)
     assert np.array_equal(np.asarray(Image.open(all_idb_dir / "ALL_IDB2/img/Im007_1.tif")), crop)
-    assert not np.array_equal(synthetic.cell_crop(7, seed=1), crop)
-    image, centroids = synthetic.smear(1, seed=0, n_smears=N_SMEARS)
-    again, _ = synthetic.smear(1, seed=0, n_smears=N_SMEARS)
+    assert not np.array_equal(all_idb.cell_crop(7, seed=1), crop)
+    image, centroids = all_idb.smear(1, seed=0, n_smears=N_SMEARS)
+    again, _ = all_idb.smear(1, seed=0, n_smears=N_SMEARS)
     assert np.array_equal(image, again)
     assert centroids == read_xyc(all_idb_dir / "ALL_IDB1/xyc/Im001_1.xyc")
