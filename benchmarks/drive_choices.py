@@ -1,6 +1,6 @@
 """Trial runs behind the settings of notebooks 02 and 03, scored on the validation images only.
 
-The 20 DRIVE training images are split as the notebooks split them (data.drive_validation_split, 16 train /
+The 20 DRIVE training images are split as the notebooks split them (datasets.drive_validation_split, 16 train /
 4 validation, seed 0); every trial trains on the 16 and is scored on the 4. The official test images are never
 read. Each run appends one row per trial to benchmarks/drive_choices.md.
 
@@ -19,7 +19,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import data, metrics, patches, segmentation, training  # noqa: E402
+from course_utils import datasets, metrics, patches, segmentation, training  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "drive_choices.md"
 
@@ -116,8 +116,8 @@ def main():
     parser.add_argument("--every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    drive = data.load_drive("real")
-    split = data.drive_validation_split(drive.train, n_val=4, seed=args.seed)
+    drive = datasets.load_drive("real")
+    split = datasets.drive_validation_split(drive.train, n_val=4, seed=args.seed)
     print(split.note)
     (unet_trial if args.which == "unet" else patch_trial)(args, split)
 

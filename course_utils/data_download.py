@@ -30,32 +30,54 @@ from pathlib import Path
 
 from torchvision.datasets import FashionMNIST
 
-from .data.catalog import DATASETS, FASHION_COUNTS, FASHION_FILES, drive_held_out_numbers, number_range
-from .data.integrity import dataset_status, file_sha256, manifest_path, manifest_problem, verify_dataset, write_manifest
-from .data.layout import fashion_content_problem
-from .data.location import DATA_COMMAND, data_root
-from .data.reading import DataError
+from .datasets.catalog import (
+    ALL_IDB_FOLDERS,
+    BCCD_FOLDERS,
+    DATASETS,
+    DRIVE_NUMBERS,
+    FASHION_COUNTS,
+    FASHION_FILES,
+    drive_held_out_numbers,
+    number_range,
+)
+from .datasets.integrity import (
+    dataset_status,
+    file_sha256,
+    manifest_path,
+    manifest_problem,
+    verify_dataset,
+    write_manifest,
+)
+from .datasets.layout import fashion_content_problem
+from .datasets.location import data_root
+from .datasets.reading import DataError
+from .datasets.sources import FIX_REAL, FIX_SYNTHETIC
 
-PARTS = {"drive": ("training", "test"), "all_idb": ("ALL_IDB1", "ALL_IDB2")}
+
+def top_folders(subfolders):
+    """The distinct top-level folders of a dataset's sub-folders, sorted: what an import copies over."""
+    return tuple(sorted({sub.split("/")[0] for sub in subfolders}))
+
+
+PARTS = {"drive": tuple(DRIVE_NUMBERS), "all_idb": top_folders(ALL_IDB_FOLDERS.values())}
 SEARCH_DEPTH = 3  # part folders may sit e.g. at DRIVE/training or datasets/DRIVE/training
 REGISTER = {
     "drive": "DRIVE is handed out after registration at https://drive.grand-challenge.org/ . Download it, then "
-             f"run: {DATA_COMMAND} drive --from ~/Downloads/DRIVE.zip  (a zip or an unpacked folder; "
+             f"run: {FIX_REAL['drive']}  (a zip or an unpacked folder; "
              "give both paths if training and test come as separate zips)",
     "all_idb": "ALL-IDB is released by the University of Milan on a signed request: https://scotti.di.unimi.it/all/ "
-               f"(non-commercial research; do not redistribute). Then run: {DATA_COMMAND} all-idb "
-               "--from ~/Downloads/ALL_IDB1.zip ~/Downloads/ALL_IDB2.zip",
+               f"(non-commercial research; do not redistribute). Then run: {FIX_REAL['all_idb']}",
 }
 BCCD_COMMIT = "d272fb14cdff6e473fafeeeba32aba5f560e9e43"  # github.com/Shenggan/BCCD_Dataset, MIT licence
 BCCD_URL = f"https://github.com/Shenggan/BCCD_Dataset/archive/{BCCD_COMMIT}.zip"
-BCCD_PARTS = ("JPEGImages", "Annotations", "ImageSets")
+BCCD_PARTS = top_folders(BCCD_FOLDERS.values())
 # sha256 of the sorted "sha256  relative/path" lines of that commit's 732 data files (see bccd_digest)
 BCCD_DIGEST = "debd2d76b13c300a3999f96a08cbe9ada5f231c3f882f9877a65a01a695872d1"
 OFFLINE = ("could not download Fashion-MNIST: this machine seems to be offline ({reason}). The notebooks fall "
-           "back to the synthetic stand-in (" + DATA_COMMAND + " synthetic). To get the real data "
+           "back to the synthetic stand-in (" + FIX_SYNTHETIC + "). To get the real data "
            "offline: apt-get install dataset-fashion-mnist (Debian/Ubuntu) and run this command again, or copy the "
            "four files (train-images-idx3-ubyte.gz, ...) from another machine and run "
-           + DATA_COMMAND + " fashion-mnist --from FOLDER")
+           + FIX_REAL["fashion_mnist"] + " --from FOLDER")
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")  # Debian/Ubuntu package dataset-fashion-mnist
 FASHION_NAMES = tuple(FASHION_FILES)
 
@@ -288,7 +310,8 @@ def import_fashion_mnist(sources, root, force):
     count = install("fashion_mnist", root, force,
                     lambda staging, new: found.append(stage_fashion(sources, staging, new)))
     counts = " + ".join(f"{n:,}" for n in FASHION_COUNTS.values())
-    print(f"imported FashionMNIST from {found[0]} into {root / DATASETS['fashion_mnist'] / 'raw'}: {count} files, {counts} "
+    raw = root / DATASETS["fashion_mnist"] / "raw"
+    print(f"imported FashionMNIST from {found[0]} into {raw}: {count} files, {counts} "
           f"images, labels and classes checked; manifest {manifest_path(root, 'fashion_mnist')}")
 
 
@@ -329,7 +352,7 @@ def download_bccd_zip(staging):
     except OSError as error:
         raise DataError(f"could not download BCCD from {BCCD_URL}: this machine seems to be offline "
                              f"({error}). Fix: download that zip on a connected machine, then run: "
-                             f"{DATA_COMMAND} bccd --from BCCD_Dataset.zip") from error
+                             f"{FIX_REAL['bccd']} --from BCCD_Dataset.zip") from error
     return target
 
 
@@ -338,7 +361,7 @@ def stage_bccd(sources, staging, new):
     and check them against the pinned release."""
     sources = sources or [download_bccd_zip(staging)]
     tops = [unpack(source, staging / f"unpacked{i}") for i, source in enumerate(sources)]
-    folder = find_part(tops, "JPEGImages", sources).parent
+    folder = find_part(tops, BCCD_FOLDERS["photos"], sources).parent
     for part in BCCD_PARTS:
         if (folder / part).is_dir():
             copy_files(folder / part, new / DATASETS["bccd"] / part)

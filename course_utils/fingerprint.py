@@ -60,8 +60,9 @@ def _function(fn, depth, seen):
 
 
 def _has_contents(cell):
+    """True when a closure cell is filled (reading an empty one raises ValueError)."""
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
     except ValueError:
         return False
     return True

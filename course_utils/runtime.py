@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from .data import location
-from .data.catalog import SOURCES
-from .data.location import DATA_COMMAND, data_root  # noqa: F401  (notebooks call runtime.data_root())
-from .data.sources import resolve_source
+from .datasets import location
+from .datasets.catalog import SOURCES
+from .datasets.location import DATA_COMMAND, data_root  # noqa: F401  (notebooks call runtime.data_root())
+from .datasets.sources import resolve_source
 
 _device_cache = {}
 

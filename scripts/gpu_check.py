@@ -35,7 +35,8 @@ def run_notebook(path, timeout):
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     except Exception as error:  # the cell error, shortened
         return False, time.perf_counter() - start, str(error).strip().splitlines()[-1][:300]
-    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    streams = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+    text = "".join(o.get("text", "") for o in streams)
     uses_cfg = "runtime.start(" in "".join(c.source for c in nb.cells)
     if uses_cfg and "device : cuda" not in text:
         return False, time.perf_counter() - start, "the banner does not name the CUDA device"

@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-
 TIMES = Path(__file__).resolve().parent.parent / "build" / "notebook_times.jsonl"
 
 

@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from fake_datasets import write_drive  # noqa: E402
 
-from course_utils import data  # noqa: E402
+from course_utils import datasets  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # read in place, never copied
 
@@ -57,14 +57,14 @@ def real_drive_root(tmp_path_factory):
 @pytest.fixture(scope="module")
 def real_drive(real_drive_root):
     """Real DRIVE cases, loaded through real_drive_root."""
-    return data.load_drive("real", root=real_drive_root)
+    return datasets.load_drive("real", root=real_drive_root)
 
 
 @pytest.fixture(scope="module")
 def real_drive_with_test_labels(real_drive_root):
     """Real DRIVE with the test manuals (the full release); skips on a copy without test/1st_manual."""
     shared_copy("DRIVE", "test/1st_manual", "test/2nd_manual")
-    return data.load_drive("real", root=real_drive_root)
+    return datasets.load_drive("real", root=real_drive_root)
 
 
 @pytest.fixture(scope="module")
@@ -82,4 +82,4 @@ def real_bccd_folder():
 @pytest.fixture(scope="module")
 def real_bccd(real_bccd_folder):
     """The real BCCD photographs and boxes, read in place."""
-    return data.load_bccd("real", real_bccd_folder.parent)
+    return datasets.load_bccd("real", real_bccd_folder.parent)

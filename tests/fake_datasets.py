@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from course_utils.data.catalog import DATASETS, DRIVE_MANUALS, DRIVE_NUMBERS, DRIVE_SIZE, drive_paths
-from course_utils.data.standins import MAKERS
+from course_utils.datasets.catalog import DATASETS, DRIVE_MANUALS, DRIVE_NUMBERS, DRIVE_SIZE, drive_paths
+from course_utils.datasets.standins import MAKERS
 
 W, H = DRIVE_SIZE
 
@@ -88,7 +88,8 @@ def write_bccd(folder, n=3):
         Image.new("RGB", (640, 480), (200, 120, 140 + k)).save(folder / "JPEGImages" / f"{stem}.jpg")
         wbc = "" if k == n - 1 else ("<object><name>WBC</name><bndbox><xmin>100</xmin><ymin>50</ymin>"
                                       "<xmax>300</xmax><ymax>230</ymax></bndbox></object>")
-        rbc = "<object><name>RBC</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>90</xmax><ymax>80</ymax></bndbox></object>"
+        rbc = ("<object><name>RBC</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>90</xmax><ymax>80</ymax>"
+               "</bndbox></object>")
         (folder / "Annotations" / f"{stem}.xml").write_text(f"<annotation>{wbc}{rbc}</annotation>")
     lists = {"train": stems[:1], "val": stems[1:2], "test": stems[2:], "trainval": stems[:2]}
     for split, names in lists.items():

@@ -27,7 +27,7 @@ def set_parameters(source, overrides):
     for name, value in overrides.items():
         pattern = re.compile(rf"^{name}\s*=.*?(\s*#.*)?$", re.MULTILINE)
         assert pattern.search(source), f"parameter {name} not in the parameters cell"
-        source = pattern.sub(lambda m: f"{name} = {value!r}{m.group(1) or ''}", source, count=1)
+        source = pattern.sub(lambda m, name=name, value=value: f"{name} = {value!r}{m.group(1) or ''}", source, count=1)
     return source
 
 

@@ -43,5 +43,6 @@ def test_white_cell_cam_beats_random_and_centre_on_held_out_photographs(photos):
     score = cam.pointing_score(peaks, centres, radius)
     random_point = cam.random_point_score(shapes, centres, radius)
     centre = cam.centre_point_score(shapes, centres, radius)
-    print(f"radius {radius:.1f}: CAM {score:.3f}, centre {centre:.3f}, random {random_point:.3f} on {len(test)} photographs")
+    print(f"radius {radius:.1f}: CAM {score:.3f}, centre {centre:.3f}, random {random_point:.3f} "
+          f"on {len(test)} photographs")
     assert score > max(centre, random_point) + MARGIN

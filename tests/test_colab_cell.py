@@ -98,7 +98,8 @@ def test_script_is_idempotent_and_leaves_other_cells_alone(tmp_path, monkeypatch
     assert [c for i, c in enumerate(after.cells) if i > 1] == before.cells[1:]
     owner_name = URL.removeprefix("https://github.com/")
     link = f"https://colab.research.google.com/github/{owner_name}/blob/main/notebooks/demo.ipynb"
-    assert f"[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]({link})" in after.cells[0].source
+    badge = "[![Open in Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+    assert f"{badge}({link})" in after.cells[0].source
     assert after.cells[0].source.count("Open in Colab") == 1
 
 

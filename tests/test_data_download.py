@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fake_datasets import fake_makers, write_all_idb, write_bccd, write_fashion, write_idx
 
-from course_utils import data, data_download
-from course_utils.data import catalog
-from course_utils.data.integrity import manifest_path, manifest_problem, write_manifest
+from course_utils import data_download, datasets
+from course_utils.datasets import catalog
+from course_utils.datasets.integrity import manifest_path, manifest_problem, write_manifest
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def make_zip(path, folder, prefix):
 
 def synthetic_row(root):
     """The status row of the synthetic stand-ins."""
-    return next(row for row in data.dataset_status(root) if row["dataset"] == "synthetic")
+    return next(row for row in datasets.dataset_status(root) if row["dataset"] == "synthetic")
 
 
 def cli(*args):
@@ -59,7 +58,7 @@ def test_import_nested_zip(tmp_path, drive_source, capsys):
     assert "140 files verified" in capsys.readouterr().out
     assert manifest_path(root, "drive").read_text().count("  DRIVE/") == 140
     assert manifest_problem(root, "drive") is None and leftovers(root) == []
-    assert len(data.load_drive("real", root).test) == 20
+    assert len(datasets.load_drive("real", root).test) == 20
 
 
 def test_import_two_zips_matches_folder_import(tmp_path, drive_source, imported_template):
@@ -122,7 +121,7 @@ def test_force_replaces_and_removes_old_copy(tmp_path, imported, drive_source):
     assert cli("drive", "--from", newer, "--root", root, "--force") == 0
     assert not (root / "DRIVE" / "marker.txt").exists() and not (root / "DRIVE" / "test" / "1st_manual").exists()
     assert manifest_problem(root, "drive") is None and leftovers(root) == []
-    assert "held out" in data.load_drive("real", root).test_note
+    assert "held out" in datasets.load_drive("real", root).test_note
 
 
 def test_broken_copy_is_replaced_without_force(imported, drive_source, capsys):
@@ -130,10 +129,10 @@ def test_broken_copy_is_replaced_without_force(imported, drive_source, capsys):
     (root / "DRIVE" / "training" / "mask" / "22_training_mask.gif").unlink()
     assert cli("drive", "--from", drive_source, "--root", root) == 0
     assert "not usable and will be replaced" in capsys.readouterr().out
-    assert data.dataset_status(root)[1]["state"] == "present"
+    assert datasets.dataset_status(root)[1]["state"] == "present"
 
 
-@pytest.mark.parametrize("failure", [data.DataError("verification failed"), KeyboardInterrupt()])
+@pytest.mark.parametrize("failure", [datasets.DataError("verification failed"), KeyboardInterrupt()])
 def test_interrupted_import_keeps_old_copy(imported, drive_source, monkeypatch, failure):
     root = imported
     manifest = manifest_path(root, "drive").read_text()
@@ -196,7 +195,7 @@ def test_all_idb_import_from_two_zips(tmp_path, monkeypatch):
     part1 = make_zip(tmp_path / "ALL_IDB1.zip", tree / "ALL_IDB1", "ALL_IDB1")
     part2 = make_zip(tmp_path / "ALL_IDB2.zip", tree / "ALL_IDB2", "ALL_IDB2")
     assert cli("all-idb", "--from", part1, part2, "--root", tmp_path / "data") == 0
-    assert data.load_all_idb1("real", tmp_path / "data").centroids[0].shape == (2, 2)
+    assert datasets.load_all_idb1("real", tmp_path / "data").centroids[0].shape == (2, 2)
     assert manifest_problem(tmp_path / "data", "all_idb") is None
 
 
@@ -230,8 +229,8 @@ def test_fashion_import_flat_folder(small_fashion, tmp_path, capsys):
     assert cli("fashion-mnist", "--from", small_fashion, "--root", root) == 0
     assert "4 files, 20 + 10 images" in capsys.readouterr().out
     assert manifest_problem(root, "fashion_mnist") is None and leftovers(root) == []
-    assert data.load_fashion_mnist("real", root).y_train.tolist() == [i % 10 for i in range(20)]
-    assert data.dataset_status(root)[0]["detail"] == "checksums match"
+    assert datasets.load_fashion_mnist("real", root).y_train.tolist() == [i % 10 for i in range(20)]
+    assert datasets.dataset_status(root)[0]["detail"] == "checksums match"
 
 
 @pytest.mark.parametrize("layout", ["FashionMNIST/raw", "fashion-mnist/data/fashion", ""])
@@ -240,7 +239,7 @@ def test_fashion_import_gzipped_zip_in_usual_layouts(small_fashion, tmp_path, la
     root = tmp_path / "data"
     assert cli("fashion-mnist", "--from", archive, "--root", root) == 0
     assert sorted(p.name for p in (root / "FashionMNIST" / "raw").iterdir()) == sorted(catalog.FASHION_FILES)
-    assert data.load_fashion_mnist("real", root).X_test.shape == (10, 1, 28, 28)
+    assert datasets.load_fashion_mnist("real", root).X_test.shape == (10, 1, 28, 28)
 
 
 def test_fashion_import_truncated_gz(small_fashion, tmp_path, capsys):
@@ -306,13 +305,13 @@ def test_status_decodes_copy_without_manifest(small_fashion, tmp_path, drive_tem
     root = tmp_path / "data"
     shutil.copytree(small_fashion.parent, root / "FashionMNIST")
     shutil.copytree(drive_template, root / "DRIVE")
-    rows = {row["dataset"]: row for row in data.dataset_status(root)}
+    rows = {row["dataset"]: row for row in datasets.dataset_status(root)}
     assert rows["FashionMNIST"]["state"] == rows["DRIVE"]["state"] == "present"
     labels = root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
     labels.write_bytes(labels.read_bytes()[:-1] + b"\x0c")
     tif = root / "DRIVE" / "training" / "images" / "25_training.tif"
     tif.write_bytes(tif.read_bytes()[: tif.stat().st_size // 2])
-    rows = {row["dataset"]: row for row in data.dataset_status(root)}
+    rows = {row["dataset"]: row for row in datasets.dataset_status(root)}
     assert rows["FashionMNIST"]["state"] == "corrupt" and str(labels) in rows["FashionMNIST"]["detail"]
     assert rows["DRIVE"]["state"] == "corrupt" and str(tif) in rows["DRIVE"]["detail"]
     assert "re-import" in rows["DRIVE"]["action"]
@@ -330,8 +329,8 @@ def test_import_real_fashion_mnist(tmp_path, capsys, real_fashion_folder):
     assert "60,000 + 10,000 images" in capsys.readouterr().out
     raw = tmp_path / "FashionMNIST" / "raw"
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.iterdir()} == REAL_FASHION_SHA256
-    assert data.dataset_status(tmp_path)[0]["state"] == "present"
-    fashion = data.load_fashion_mnist("real", tmp_path)
+    assert datasets.dataset_status(tmp_path)[0]["state"] == "present"
+    fashion = datasets.load_fashion_mnist("real", tmp_path)
     assert fashion.y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
     assert abs(fashion.X_train.mean().item() * 255 - 72.94) < 0.01
 
@@ -354,7 +353,7 @@ def test_fashion_mnist_download_is_installed_atomically(small_fashion, tmp_path,
             write_fashion(Path(root) / "FashionMNIST")
     monkeypatch.setattr(data_download, "FashionMNIST", fake_download)
     assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
-    assert data.load_fashion_mnist("real", tmp_path / "data").X_train.shape == (20, 1, 28, 28)
+    assert datasets.load_fashion_mnist("real", tmp_path / "data").X_train.shape == (20, 1, 28, 28)
     assert manifest_problem(tmp_path / "data", "fashion_mnist") is None and leftovers(tmp_path / "data") == []
 
 
@@ -378,7 +377,7 @@ def test_import_real_drive(tmp_path, capsys, real_drive_root):
     lines = capsys.readouterr().out.splitlines()
     drive_line = next(line for line in lines if line.startswith("DRIVE "))
     assert "present" in drive_line and manifest_problem(tmp_path, "drive") is None
-    assert np.mean([c.fov.mean() for c in data.load_drive("real", tmp_path).train]) > 0.6
+    assert np.mean([c.fov.mean() for c in datasets.load_drive("real", tmp_path).train]) > 0.6
 
 
 def test_synthetic_command_generates_and_repairs(tmp_path, monkeypatch, capsys, drive_template):
@@ -414,7 +413,8 @@ def test_bccd_offline_download_says_what_to_do(tmp_path, capsys, monkeypatch):
 
 
 def test_import_real_bccd_from_zip_then_force(tmp_path, capsys, real_bccd_folder):
-    archive = make_zip(tmp_path / "BCCD_Dataset.zip", real_bccd_folder, f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD")
+    inside = f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD"
+    archive = make_zip(tmp_path / "BCCD_Dataset.zip", real_bccd_folder, inside)
     root = tmp_path / "data"
     assert cli("bccd", "--from", archive, "--root", root) == 0
     assert "733 files verified" in capsys.readouterr().out
@@ -423,4 +423,4 @@ def test_import_real_bccd_from_zip_then_force(tmp_path, capsys, real_bccd_folder
     assert "--force" in capsys.readouterr().err
     (root / "BCCD" / "JPEGImages" / "BloodImage_00000.jpg").write_bytes(b"junk")
     assert cli("bccd", "--force", "--from", real_bccd_folder, "--root", root) == 0
-    assert manifest_problem(root, "bccd") is None and len(data.load_bccd("real", root).images) == 364
+    assert manifest_problem(root, "bccd") is None and len(datasets.load_bccd("real", root).images) == 364

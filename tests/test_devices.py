@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 from nbclient.exceptions import CellExecutionError
+from nbrun import added_after, run, streams
 from torch import nn
 
 from course_utils import autoencoders as ae
 from course_utils import devices, training
-from nbrun import added_after, run, streams
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))

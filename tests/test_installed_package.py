@@ -1,5 +1,4 @@
 """Installed, not cloned: the wheel, installed outside the checkout, runs notebook 00 and writes nothing into itself."""
-import os
 import shutil
 import subprocess
 import sys

@@ -4,9 +4,9 @@ import nbformat
 import pytest
 import torch
 import torchvision
+from nbrun import NOTEBOOKS, error_of, parameters_index, run
 
 from course_utils import cam
-from nbrun import NOTEBOOKS, error_of, parameters_index, run
 
 NOTEBOOK = "04_all_idb_cam_resnet18.ipynb"
 
@@ -27,7 +27,8 @@ def smoke(monkeypatch):
 
 @pytest.fixture
 def fake_imagenet(tmp_path, monkeypatch):
-    """A TORCH_HOME whose hub cache holds a file with exactly torchvision's ResNet-18 keys and shapes (random values)."""
+    """A TORCH_HOME whose hub cache holds a file with exactly torchvision's ResNet-18 keys and shapes (random
+    values)."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     path = cam.cached_weights_path()
     path.parent.mkdir(parents=True)

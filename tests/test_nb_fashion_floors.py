@@ -4,8 +4,8 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import data, training
-from course_utils.data.standins import make_fashion_mnist
+from course_utils import datasets, training
+from course_utils.datasets.standins import make_fashion_mnist
 
 BATCH = 100
 
@@ -17,8 +17,8 @@ def fashion(tmp_path_factory):
     Runs on one thread: with the team's processes sharing 2 cores, two spinning threads are 10x slower.
     """
     root = tmp_path_factory.mktemp("course_data")
-    synthetic.make_fashion_mnist(root / "synthetic", seed=0, n_train=4000, n_test=1000)
-    d = data.load_fashion_mnist("synthetic", root=root)
+    make_fashion_mnist(root / "synthetic", seed=0, n_train=4000, n_test=1000)
+    d = datasets.load_fashion_mnist("synthetic", root=root)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield d.X_train.view(len(d.X_train), -1), d.y_train, d.X_test.view(len(d.X_test), -1), d.y_test

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import data, data_download, training
+from course_utils import data_download, datasets, training
 
 EPOCHS, BATCH = 2, 100  # 01a's default batch, 2 + 2 epochs instead of 5 + 5
 
@@ -14,10 +14,10 @@ def real_fashion(tmp_path_factory, real_fashion_folder):
     """The real files imported as a user would (data_download fashion-mnist --from), split as in 01a."""
     root = tmp_path_factory.mktemp("course_data")
     assert data_download.main(["fashion-mnist", "--from", str(real_fashion_folder), "--root", str(root)]) == 0
-    fm = data.load_fashion_mnist("real", root)
+    fm = datasets.load_fashion_mnist("real", root)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield data.fashion_splits(fm, n_val=5000, seed=0)
+    yield datasets.fashion_splits(fm, n_val=5000, seed=0)
     torch.set_num_threads(threads)
 
 

@@ -7,7 +7,6 @@ Owners of notebooks add their exercise cases with `completed_run` + nbrun.run(..
 import shutil
 
 import pytest
-
 from nbrun import added_after, replaced, run, streams
 
 NB_01A = "01a_fashion_mnist_autoencoder_end_to_end.ipynb"
@@ -77,9 +76,10 @@ def test_01a_exercise_3_no_output_relu_trains(done_01a, rerun):
 
 
 def test_01a_exercise_4_denoising_trains(done_01a, rerun):
-    noisy = "train_loader = training.TensorLoader((X + 0.2 * torch.randn_like(X)).clamp(0, 1), X, cfg.batch_size, seed=cfg.seed)"
-    nb = rerun(done_01a, NB_01A, SHORT,
-               changes=[replaced("train_loader = training.TensorLoader(X, None, cfg.batch_size, seed=cfg.seed)", noisy)])
+    noisy_inputs = "(X + 0.2 * torch.randn_like(X)).clamp(0, 1), X"
+    noisy = f"train_loader = training.TensorLoader({noisy_inputs}, cfg.batch_size, seed=cfg.seed)"
+    clean = "train_loader = training.TensorLoader(X, None, cfg.batch_size, seed=cfg.seed)"
+    nb = rerun(done_01a, NB_01A, SHORT, changes=[replaced(clean, noisy)])
     text = streams(nb)
     refused = [line for line in text.splitlines() if "holds another training (" in line]
     assert refused and "training data" in refused[0].split("(", 1)[1]  # parts listed: e.g. "(optimiser, training data"

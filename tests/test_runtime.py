@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from course_utils import runtime
-from course_utils.data import location
+from course_utils.datasets import location
 
 
 def test_data_root_from_environment(monkeypatch, tmp_path):

@@ -1,4 +1,5 @@
-"""Tests for the stand-ins (course_utils.data.standins): layout, formats, statistics, determinism, atomic writes, learnability."""
+"""Tests for the stand-ins (course_utils.datasets.standins): layout, formats, statistics, determinism, atomic
+writes, learnability."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,8 @@ import torch
 import torchvision
 from PIL import Image, ImageFilter
 
-from course_utils.data import catalog
-from course_utils.data.standins import all_idb, common, drive, fashion
+from course_utils.datasets import catalog
+from course_utils.datasets.standins import all_idb, common, drive, fashion
 
 N_TRAIN, N_TEST, N_SMEARS = 2000, 1000, 2
 

@@ -1,7 +1,6 @@
 """Students' changes (issue 8): notebooks run cleanly with other parameter values in smoke mode, and invalid
 values stop right after the parameters cell with a message naming the parameter."""
 import pytest
-
 from nbrun import error_of, run
 
 pytestmark = pytest.mark.usefixtures("smoke_env")
@@ -20,7 +19,8 @@ VALID = {
     "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3, "neighbours": 3,
                                                "sgd_lr": 0.05, "code_sizes": (8,),
                                                "data_source": "synthetic"},
-    "05_pca_autoencoders_segmentation.ipynb#big": {"code_sizes": (16, 1024), "repeat_seeds": (), "fashion_source": "synthetic"},
+    "05_pca_autoencoders_segmentation.ipynb#big": {"code_sizes": (16, 1024), "repeat_seeds": (),
+                                                   "fashion_source": "synthetic"},
 }
 INVALID = {
     "00_setup_check.ipynb": [({"data_source": "internet"}, "data_source")],
@@ -36,8 +36,9 @@ INVALID = {
     "04_all_idb_cam_resnet18.ipynb": [({"lr": 0}, "lr"), ({"num_epochs": 0}, "num_epochs"),
                                       ({"train_layers": "conv"}, "train_layers"), ({"dev_share": 1.5}, "dev_share")],
     "05_pca_autoencoders_segmentation.ipynb": [({"k": 0}, "k"), ({"fashion_source": "web"}, "fashion_source"),
-                                               ({"seg_batch_size": 0}, "seg_batch_size"), ({"neighbours": 0}, "neighbours"),
-                                               ({"sgd_lr": 0}, "sgd_lr"), ({"code_sizes": ()}, "code_sizes"),
+                                               ({"seg_batch_size": 0}, "seg_batch_size"),
+                                               ({"neighbours": 0}, "neighbours"), ({"sgd_lr": 0}, "sgd_lr"),
+                                               ({"code_sizes": ()}, "code_sizes"),
                                                ({"finetune_epochs": "ten"}, "finetune_epochs")],
 }
 
