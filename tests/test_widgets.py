@@ -25,10 +25,13 @@ def test_live_widget_when_enabled(monkeypatch, maps):
     monkeypatch.setenv("COURSE_SMOKE", "0")
     monkeypatch.setenv("COURSE_WIDGETS", "1")
     assert widgets.widgets_enabled()
+    drawn = []
+    monkeypatch.setattr(widgets, "threshold_figure", lambda prob, truth, fov, threshold, title: drawn.append(threshold))
     control = widgets.threshold_explorer(*maps)
     slider = control.widget.children[1]
-    assert slider.description == "threshold" and slider.value == 0.5
-    slider.value = 0.3  # moving the slider re-draws without error
+    assert slider.description == "threshold" and slider.value == 0.5 and drawn == [0.5]
+    slider.value = 0.3  # moving the slider re-draws the figure at the new threshold
+    assert drawn == [0.5, 0.3]
 
 
 def test_threshold_figure_metrics_follow_threshold(maps):
