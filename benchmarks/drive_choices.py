@@ -19,7 +19,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import data, metrics, patches, segmentation, training  # noqa: E402
+from course_utils import data, losses, metrics, patches, segmentation, training  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "drive_choices.md"
 
@@ -62,7 +62,7 @@ def unet_trial(args, split):
     optimizer = torch.optim.Adam(net.parameters(), lr=args.unet_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.unet_lr,
                                                     total_steps=args.unet_epochs * len(loader))
-    history = training.fit(net, loader, segmentation.PixelNLLLoss(), optimizer, args.unet_epochs, "cpu",
+    history = training.fit(net, loader, losses.LogSoftmaxNLLLoss(), optimizer, args.unet_epochs, "cpu",
                            scheduler=scheduler)
     inputs = [prepare(c) for c in split.validation]
     row = [args.contrast_sigma, args.unet_lr, args.unet_epochs, f"{history['train_loss'][-1]:.4f}"]

@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from . import runtime, training
+from . import losses, runtime, training
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -206,11 +206,6 @@ class AugmentedLoader(training.AugmentedLoader):
 
 # ---------------------------------------------------------------- training
 
-def log_softmax_nll(output, y):
-    """The lecture's loss: log-softmax over the classes, then the negative log-likelihood (04, training)."""
-    return F.nll_loss(F.log_softmax(output, dim=1), y)
-
-
 def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
     """SGD with momentum over the trainable weights, augmentation and the step decay as cfg says (num_epochs,
     decay_epochs, batch_size, lr, momentum, augment, input_size, seed, device); history on `val` (04, training)."""
@@ -223,7 +218,7 @@ def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
     if cfg.decay_epochs:  # lr / 10 for the last decay_epochs epochs
         scheduler = torch.optim.lr_scheduler.MultiStepLR(
             optimizer, milestones=[(cfg.num_epochs - cfg.decay_epochs) * len(loader)], gamma=0.1)
-    return training.fit(net, loader, log_softmax_nll, optimizer, cfg.num_epochs, cfg.device,
+    return training.fit(net, loader, losses.LogSoftmaxNLLLoss(), optimizer, cfg.num_epochs, cfg.device,
                         val_loader=training.TensorLoader(*val, cfg.batch_size, shuffle=False),
                         metrics={"accuracy": training.accuracy}, desc=desc, scheduler=scheduler,
                         checkpoint_every=getattr(cfg, "checkpoint_every", 0) if checkpoint else 0,

@@ -232,17 +232,6 @@ def predicted_labels(probs):
     return torch.as_tensor(probs).argmax(dim=0).numpy()
 
 
-class PixelNLLLoss(nn.Module):
-    """Per-pixel negative log-likelihood on log_softmax(logits, dim=1), optional class weights (03 loss)."""
-
-    def __init__(self, weight=None):
-        super().__init__()
-        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
-
-    def forward(self, logits, y):
-        return F.nll_loss(F.log_softmax(logits, dim=1), y, weight=self.weight)
-
-
 def class_weights(y, num_classes=3, power=0.5):
     """Class weights (1/frequency)^power, normalised to mean 1 over present classes (03, optional loss weighting)."""
     counts = torch.bincount(torch.as_tensor(y).flatten(), minlength=num_classes).double()

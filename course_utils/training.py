@@ -52,7 +52,7 @@ class AugmentedLoader:
 
 
 def _place_loss(loss_fn, device):
-    """A loss that is a module (class weights as buffers, e.g. PixelNLLLoss) follows the model's device."""
+    """A loss that is a module (class weights as buffers, e.g. losses.LogSoftmaxNLLLoss) follows the model's device."""
     if isinstance(loss_fn, torch.nn.Module):
         place(loss_fn, device, "loss")
 

@@ -286,6 +286,9 @@ def test_train_classifier_leaves_frozen_weights_alone(one_thread):
     history = cam.train_classifier(net, (X, y), (X, y), settings)
     assert len(history["val_accuracy"]) == 2
     assert torch.equal(net.layer1[0].conv1.weight, before[0]) and not torch.equal(net.fc.weight, before[1])
+    with torch.no_grad():  # the lecture's loss: log-softmax, then the negative log-likelihood
+        expected = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(net.eval()(X), dim=1), y)
+    assert history["val_loss"][-1] == pytest.approx(expected.item(), rel=1e-5)
 
 
 # ---------------------------------------------------------------- crops from annotated photographs

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import fingerprint, segmentation, training
+from course_utils import fingerprint, losses, training
 
 EPOCHS = 3
 
@@ -118,10 +118,10 @@ def test_changed_learning_rate_attribute_trains(done, capsys):  # an edited hype
     assert _retrain(stage, capsys, "optimiser")["train_loss"] != history["train_loss"]
 
 
-def test_class_weights_train(done, capsys):  # 03 exercise 3: PixelNLLLoss(class_weights(y))
+def test_class_weights_train(done, capsys):  # 03 exercise 3: LogSoftmaxNLLLoss(class_weights(y))
     ckpt, history = done
     stage = Stage(ckpt)
-    stage.loss = segmentation.PixelNLLLoss(torch.tensor([1.0, 3.0]))
+    stage.loss = losses.LogSoftmaxNLLLoss(torch.tensor([1.0, 3.0]))
     assert _retrain(stage, capsys, "loss")["train_loss"] != history["train_loss"]
 
 

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from course_utils import metrics, segmentation, training
+from course_utils import losses, metrics, segmentation, training
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
@@ -29,7 +29,7 @@ def test_short_unet_training_reaches_vessel_auc_above_chance(real_drive):
     net = segmentation.UNet(base=8, depth=2)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = time.perf_counter()
-    history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), segmentation.PixelNLLLoss(),
+    history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), losses.LogSoftmaxNLLLoss(),
                            optimizer, num_epochs=4, device="cpu")
     assert history["train_loss"][-1] < history["train_loss"][0]
     case = real_drive.test[0]
