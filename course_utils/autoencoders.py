@@ -8,6 +8,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .training import trainable_parameters
+
 
 def relu_mlp(sizes):
     """Linear + ReLU after every layer along `sizes` (01a/01b encoders and decoders, as in the lecture)."""
@@ -68,17 +70,6 @@ def unfreeze(module):
     for p in module.parameters():
         p.requires_grad_(True)
     return module
-
-
-def trainable_parameters(net):
-    """The parameters of `net` that require gradients (01b: what each stage's optimiser updates)."""
-    return [p for p in net.parameters() if p.requires_grad]
-
-
-def count_parameters(net, trainable_only=False):
-    """Number of scalar parameters, optionally only the trainable ones (01a/01b model printouts)."""
-    params = trainable_parameters(net) if trainable_only else list(net.parameters())
-    return sum(p.numel() for p in params)
 
 
 def make_sgd(net, lr, momentum=0.9):

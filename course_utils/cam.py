@@ -114,7 +114,7 @@ def set_trainable(net, train_layers="all"):
     keep = {"all": None, "layer4": ("layer4.", "fc."), "fc": ("fc.",)}[train_layers]
     for name, p in net.named_parameters():
         p.requires_grad_(keep is None or name.startswith(keep))
-    return [p for p in net.parameters() if p.requires_grad]
+    return training.trainable_parameters(net)
 
 
 def build_resnet18(num_classes=2, weights="auto", allow_download=True, state=None):
@@ -209,8 +209,7 @@ class AugmentedLoader(training.AugmentedLoader):
 def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
     """SGD with momentum over the trainable weights, augmentation and the step decay as cfg says (num_epochs,
     decay_epochs, batch_size, lr, momentum, augment, input_size, seed, device); history on `val` (04, training)."""
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    optimizer = torch.optim.SGD(training.trainable_parameters(net), lr=cfg.lr, momentum=cfg.momentum)
     loader = training.TensorLoader(*train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     if cfg.augment:
         loader = AugmentedLoader(loader, max_shift=cfg.input_size // 8, seed=cfg.seed)

@@ -190,11 +190,6 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def count_parameters(net):
-    """Number of trainable parameters (03, model cells)."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
-
-
 def pad_to_multiple(x, multiple):
     """Zero-pad an N×C×H×W tensor at the bottom/right so H and W are multiples of `multiple` (predict_probs)."""
     h, w = x.shape[-2:]

@@ -57,6 +57,19 @@ def _place_loss(loss_fn, device):
         place(loss_fn, device, "loss")
 
 
+def trainable_parameters(net):
+    """The parameters of `net` that require gradients: what an optimiser should update (01b stages, 04 training)."""
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+def count_parameters(params, trainable_only=False):
+    """Number of scalar parameters of a module or of an iterable of parameters, optionally only the trainable
+    ones (the model printouts of every notebook)."""
+    if isinstance(params, torch.nn.Module):
+        params = params.parameters()
+    return sum(p.numel() for p in params if p.requires_grad or not trainable_only)
+
+
 def accuracy(output, y):
     """Share of rows whose arg-max matches the label (classifier sections)."""
     return (output.argmax(dim=1) == y).float().mean().item()

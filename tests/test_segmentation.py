@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_utils import segmentation as S
+from course_utils.training import count_parameters
 from course_utils.losses import LogSoftmaxNLLLoss
 
 
@@ -137,7 +138,7 @@ def test_segnet_layers_match_the_lecture():
     assert (net.conv1.in_channels, net.conv1.out_channels, net.conv1.kernel_size) == (3, 64, (3, 3))
     assert (net.conv2.in_channels, net.conv2.out_channels, net.conv2.padding) == (64, 3, (1, 1))
     assert net.pool.return_indices and net.pool.kernel_size == 2 and net.pool.stride == 2
-    assert S.count_parameters(net) == 3 * 64 * 9 + 64 + 64 * 3 * 9 + 3
+    assert count_parameters(net) == 3 * 64 * 9 + 64 + 64 * 3 * 9 + 3
 
 
 @pytest.mark.parametrize("h,w", [(565, 584), (37, 53)])
@@ -194,7 +195,7 @@ def test_unet_switches_batch_norm_dropout_width_and_depth():
     assert any(isinstance(m, nn.Dropout2d) and m.p == 0.3 for m in net.modules())
     assert net.head.in_channels == 4 and net.down[-1][0].out_channels == 16
     assert net(torch.randn(1, 1, 12, 20)).shape == (1, 2, 12, 20)
-    assert S.count_parameters(S.UNet(base=8)) < S.count_parameters(S.UNet(base=16))
+    assert count_parameters(S.UNet(base=8)) < count_parameters(S.UNet(base=16))
 
 
 @pytest.mark.parametrize("h,w,base", [(565, 584, 4), (37, 53, 16)])

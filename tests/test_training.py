@@ -163,3 +163,20 @@ def test_fit_best_rejects_an_unknown_mode():
     net, optimizer = _setup()
     with pytest.raises(ValueError, match="mode"):
         training.fit_best(net, [], nn.MSELoss(), optimizer, 1, "cpu", [], mode="best")
+
+
+def test_count_parameters_of_a_module_or_of_parameters_all_or_trainable():
+    net = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2, bias=False))
+    assert training.count_parameters(net) == 5 * 3 + 3 + 3 * 2
+    net[0].bias.requires_grad_(False)
+    assert training.count_parameters(net) == 24  # frozen weights still count by default
+    assert training.count_parameters(net, trainable_only=True) == 24 - 3
+    assert training.count_parameters(net[2].parameters()) == 6  # any iterable of parameters, e.g. a generator
+    assert training.count_parameters([net[0].weight, net[0].bias], trainable_only=True) == 15
+    assert training.count_parameters([]) == 0
+
+
+def test_trainable_parameters_are_the_ones_requiring_gradients_in_order():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    net[0].weight.requires_grad_(False)
+    assert [id(p) for p in training.trainable_parameters(net)] == [id(net[0].bias), id(net[1].weight), id(net[1].bias)]
