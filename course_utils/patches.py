@@ -142,7 +142,8 @@ def predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device):
 
 
 def predict_image(net, image, patch_hw, stride=None, batch_size=4096, device="cpu"):
-    """Probability map H×W of a whole image by (optionally overlapping, averaged) tiling (section 6)."""
+    """Probability map H×W of a whole image from a patch network, tile by tile (overlapping tiles averaged)
+    (section 6); a fully convolutional net predicts a whole image at once: segmentation.predict_probs (03, 05)."""
     tops, lefts = tile_grid(image.shape, patch_hw, stride)
     tiles = predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device)
     return tiles_to_image(tiles, tops, lefts, image.shape)

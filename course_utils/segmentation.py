@@ -198,10 +198,11 @@ def pad_to_multiple(x, multiple):
 
 @torch.no_grad()
 def predict_probs(net, image, device="cpu", flips=False):
-    """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03).
+    """Probability maps C×H×W of one whole C×H×W image at native size from a fully convolutional net: pad to the
+    net's stride, predict, crop back; softmax over the classes, a sigmoid for a 1-channel net (03 section 6, 05).
 
     flips=True averages the maps of the image and its three mirror images (test-time augmentation); net is moved
-    to `device`.
+    to `device`. A patch network tiles the image instead: patches.predict_image (02).
     """
     place(net, device, "predict_probs")
     net.eval()
@@ -211,7 +212,8 @@ def predict_probs(net, image, device="cpu", flips=False):
     total = 0
     for dims in views:
         logits = net(pad_to_multiple(x.flip(dims), getattr(net, "stride", 1)))[0, :, :h, :w]
-        total = total + torch.softmax(logits, dim=0).flip(dims)  # dims count from the end: same axes
+        probs = torch.sigmoid(logits) if len(logits) == 1 else torch.softmax(logits, dim=0)
+        total = total + probs.flip(dims)  # dims count from the end: same axes
     return (total / len(views)).cpu()
 
 

@@ -235,6 +235,25 @@ def test_predict_probs_with_flips_is_flip_invariant_and_exact_for_symmetric_nets
     torch.testing.assert_close(S.predict_probs(pointwise, x, flips=True), S.predict_probs(pointwise, x))
 
 
+@pytest.mark.parametrize("flips", [False, True])
+def test_predict_probs_of_a_one_channel_net_is_the_sigmoid_of_the_padded_and_cropped_logits(flips):
+    torch.manual_seed(0)
+    net = S.UNet(3, num_classes=1, base=4, depth=3).eval()  # notebook 05's vessel U-Net, stride 8
+    x = torch.randn(3, 37, 53)
+    padded = torch.zeros(1, 3, 40, 56)
+    padded[0, :, :37, :53] = x
+    views = [(), (-1,), (-2,), (-2, -1)] if flips else [()]
+    with torch.no_grad():  # each mirror image is padded at its own bottom/right, then mirrored back
+        maps = [torch.sigmoid(net(S.pad_to_multiple(x.flip(d)[None], 8))[0, :, :37, :53]).flip(d) for d in views]
+        plain = torch.sigmoid(net(padded)[0, :, :37, :53])
+    probs = S.predict_probs(net, x, flips=flips)
+    assert probs.shape == (1, 37, 53) and not net.training
+    torch.testing.assert_close(probs, sum(maps) / len(maps))
+    if not flips:  # what notebook 05 scores: identical to the last bit
+        assert torch.equal(probs, plain)
+    assert not torch.allclose(probs.sum(0), torch.ones(37, 53))  # a sigmoid, not a softmax over one channel
+
+
 def test_vessel_probability_renormalises_inside_fov():
     probs = torch.tensor([[[0.5, 0.1]], [[0.25, 0.6]], [[0.25, 0.3]]])
     fov = np.array([[True, False]])
