@@ -51,7 +51,7 @@ def unet_trial(args, split):
     def prepare(case):
         if args.contrast_sigma:
             return segmentation.local_contrast(case.image, case.fov, args.contrast_sigma)
-        return segmentation.normalize_image(case.image, case.fov)
+        return segmentation.standardise_in_fov(case.image, case.fov)
     labels = [segmentation.make_labels(c.vessels, c.fov) for c in split.train]
     X, y = segmentation.make_crop_set([prepare(c) for c in split.train], labels, args.num_crops, args.crop_size,
                                       seed=args.seed)

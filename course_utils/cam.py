@@ -145,7 +145,7 @@ def to_chw(image):
     return torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float() / 255.0
 
 
-def normalise(X):
+def normalise_imagenet(X):
     """ImageNet mean/std normalisation of a 3×H×W or N×3×H×W tensor in [0, 1] (04, data)."""
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -159,7 +159,7 @@ def resize(X, size):
 
 def preprocess_crops(images, size, context=0):
     """uint8 cell crops → normalised N×3×S×S tensor, S = size + 2·context (mirrored border) (04, data)."""
-    X = torch.stack([normalise(resize(to_chw(im), (size, size))) for im in images])
+    X = torch.stack([normalise_imagenet(resize(to_chw(im), (size, size))) for im in images])
     return F.pad(X, (context,) * 4, mode="reflect") if context else X
 
 
@@ -170,7 +170,7 @@ def scaled_shape(shape, scale):
 
 def preprocess_smear(image, scale):
     """uint8 smear of any size → normalised 1×3×h×w tensor, resized by `scale` like the crops (04, CAM)."""
-    return normalise(resize(to_chw(image), scaled_shape(image.shape, scale)))[None]
+    return normalise_imagenet(resize(to_chw(image), scaled_shape(image.shape, scale)))[None]
 
 
 # ---------------------------------------------------------------- augmentation
@@ -238,19 +238,20 @@ def head(net, A):
     return net.fc(A.mean(dim=(-2, -1)))
 
 
-def cam(features, fc_weight, class_idx):
-    """CAM: sum over channels k of fc_weight[class_idx, k] * features[..., k, :, :] (04, CAM)."""
-    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], features)
+def class_activation_map(maps, fc_weight, class_idx):
+    """CAM: sum over channels k of fc_weight[class_idx, k] * maps[..., k, :, :], maps e.g. from `features`
+    (04, CAM)."""
+    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], maps)
 
 
-def channel_average(features):
-    """Plain average of all channels, the lecture's unweighted map (04, CAM)."""
-    return features.mean(dim=-3)
+def channel_average(maps):
+    """Plain average of all channels of the maps, the lecture's unweighted map (04, CAM)."""
+    return maps.mean(dim=-3)
 
 
-def local_logits(features, fc):
+def local_logits(maps, fc):
     """fc applied at every position of C×h×w maps → K×h×w (CAM plus bias); their mean is the logit (04, CAM)."""
-    return torch.einsum("ck,khw->chw", fc.weight, features) + fc.bias.view(-1, 1, 1)
+    return torch.einsum("ck,khw->chw", fc.weight, maps) + fc.bias.view(-1, 1, 1)
 
 
 def upsample(m, size):
@@ -274,7 +275,7 @@ def image_cam(net, x, class_idx=None):
         A = features(net, x)[0]
         probs = F.softmax(head(net, A), dim=-1)
         c = int(probs.argmax()) if class_idx is None else int(class_idx)
-        return CamResult(maps=A, cam=cam(A, net.fc.weight, c), class_idx=c, probs=probs)
+        return CamResult(maps=A, cam=class_activation_map(A, net.fc.weight, c), class_idx=c, probs=probs)
 
 
 def grad_cam(net, x, class_idx=None, layer="layer4"):
@@ -406,7 +407,7 @@ def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
         c, l = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8, negatives, rng)
         crops += c
         labels += l
-    return torch.stack([normalise(to_chw(c)) for c in crops]), torch.tensor(labels)
+    return torch.stack([normalise_imagenet(to_chw(c)) for c in crops]), torch.tensor(labels)
 
 
 def cam_peaks(net, images, scale, class_idx, device="cpu"):

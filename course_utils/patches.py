@@ -103,8 +103,8 @@ def tile_starts(size, patch, stride):
     return starts
 
 
-def tile_grid(image_hw, patch_hw, stride=None):
-    """Top-left corners of tiles covering every pixel (section 6).
+def tile_corners(image_hw, patch_hw, stride=None):
+    """Top-left corners (tops, lefts) of patch-sized tiles covering every pixel of an image (section 6).
 
     stride=None gives non-overlapping tiles; a stride above the patch size is reduced to it, so no pixel is missed.
     """
@@ -144,6 +144,6 @@ def predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device):
 def predict_image(net, image, patch_hw, stride=None, batch_size=4096, device="cpu"):
     """Probability map H×W of a whole image from a patch network, tile by tile (overlapping tiles averaged)
     (section 6); a fully convolutional net predicts a whole image at once: segmentation.predict_probs (03, 05)."""
-    tops, lefts = tile_grid(image.shape, patch_hw, stride)
+    tops, lefts = tile_corners(image.shape, patch_hw, stride)
     tiles = predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device)
     return tiles_to_image(tiles, tops, lefts, image.shape)

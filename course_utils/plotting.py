@@ -57,8 +57,9 @@ def near_square(n):
     return h, n // h
 
 
-def tile_grid(W, tile_shape, ncols=None, pad=1):
-    """Arrange rows of W (one per unit; colour rows flattened C×H×W) as h×w(×3) tiles, NaN padding."""
+def weight_mosaic(W, tile_shape, ncols=None, pad=1):
+    """One image of the rows of W (one per unit; colour rows flattened C×H×W) as h×w(×3) tiles in a grid,
+    NaN between them (weight_tiles)."""
     W = _numpy(W).astype(np.float32)
     n = W.shape[0]
     ncols = ncols or math.ceil(math.sqrt(n))
@@ -75,7 +76,7 @@ def tile_grid(W, tile_shape, ncols=None, pad=1):
 
 def weight_tiles(W, tile_shape, ax=None, title="", scale=None, ncols=None):
     """One tile per hidden unit (rows of W), shared symmetric colour scale (weight sections)."""
-    grid = tile_grid(W, tile_shape, ncols)
+    grid = weight_mosaic(W, tile_shape, ncols)
     scale = scale or float(np.nanmax(np.abs(grid))) or 1.0
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))

@@ -22,7 +22,7 @@ def make_labels(vessels, fov):
     return labels
 
 
-def normalize_image(image, fov):
+def standardise_in_fov(image, fov):
     """H×W×3 image in [0,1] → float32 3×H×W, each channel standardised inside the FOV, 0 outside (03, "Data")."""
     image, fov = np.asarray(image, dtype=np.float32), np.asarray(fov, dtype=bool)
     inside = image[fov]

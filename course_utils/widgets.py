@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import metrics, plotting
-from .patches import tile_grid
+from .patches import tile_corners
 from .runtime import is_smoke
 
 
@@ -73,7 +73,7 @@ def threshold_explorer(probs, truths, fovs, names=None, threshold=0.5):
 def tiling_figure(image_hw, patch, overlap):
     """How many tiles cover each pixel for a patch size and overlap (02 tiling explorer)."""
     stride = max(1, patch - overlap)
-    tops, lefts = tile_grid(image_hw, (patch, patch), stride)
+    tops, lefts = tile_corners(image_hw, (patch, patch), stride)
     coverage = np.zeros(image_hw[:2], np.int32)
     for top, left in zip(tops, lefts):
         coverage[top:top + patch, left:left + patch] += 1

@@ -115,29 +115,29 @@ def test_tiling_round_trip_is_exact(H, W, patch, overlap):
     stride = max(1, patch // 2 - 1) if overlap else None
     if patch > min(H, W):
         with pytest.raises(ValueError, match="patch_"):
-            patches.tile_grid((H, W), (patch, patch), stride)
+            patches.tile_corners((H, W), (patch, patch), stride)
         return
     image = random_image(H, W, seed=H + patch)
-    tops, lefts = patches.tile_grid(image.shape, (patch, patch), stride)
+    tops, lefts = patches.tile_corners(image.shape, (patch, patch), stride)
     tiles = patches.extract_patches(image, tops, lefts, (patch, patch))
     np.testing.assert_array_equal(patches.tiles_to_image(tiles, tops, lefts, image.shape), image)
     grey = patches.tiles_to_image(tiles[..., 0], tops, lefts, image.shape)
     np.testing.assert_array_equal(grey, image[..., 0])
 
 
-def test_tile_grid_non_overlapping_count_and_overlap_mean():
-    tops, lefts = patches.tile_grid((584, 565), (10, 10))
+def test_tile_corners_non_overlapping_count_and_overlap_mean():
+    tops, lefts = patches.tile_corners((584, 565), (10, 10))
     assert len(tops) == 59 * 57
-    tops, lefts = patches.tile_grid((4, 3), (2, 2), stride=1)
+    tops, lefts = patches.tile_corners((4, 3), (2, 2), stride=1)
     tiles = np.stack([np.full((2, 2), float(k)) for k in range(len(tops))])
     out = patches.tiles_to_image(tiles, tops, lefts, (4, 3))
     assert out[0, 0] == 0 and out[3, 2] == len(tops) - 1
     assert out[1, 1] == pytest.approx(np.mean([0, 1, 2, 3]))
 
 
-def test_tile_grid_stride_above_patch_is_reduced_to_patch():
-    wide = patches.tile_grid((37, 23), (5, 4), stride=50)
-    plain = patches.tile_grid((37, 23), (5, 4))
+def test_tile_corners_stride_above_patch_is_reduced_to_patch():
+    wide = patches.tile_corners((37, 23), (5, 4), stride=50)
+    plain = patches.tile_corners((37, 23), (5, 4))
     np.testing.assert_array_equal(wide[0], plain[0])
     np.testing.assert_array_equal(wide[1], plain[1])
 

@@ -6,9 +6,9 @@ matplotlib.use("Agg")
 from course_utils import plotting  # noqa: E402
 
 
-def test_tile_grid_places_each_unit():
+def test_weight_mosaic_places_each_unit():
     W = np.arange(2 * 6, dtype=np.float32).reshape(2, 6)  # two 2x3 grey tiles
-    grid = plotting.tile_grid(W, (2, 3), ncols=2)
+    grid = plotting.weight_mosaic(W, (2, 3), ncols=2)
     assert grid.shape == (2, 7)
     assert np.array_equal(grid[:, :3], W[0].reshape(2, 3)) and np.isnan(grid[0, 3])
     assert np.array_equal(grid[:, 4:], W[1].reshape(2, 3))
@@ -16,7 +16,7 @@ def test_tile_grid_places_each_unit():
 
 def test_colour_tiles_use_channel_major_rows():
     patch = torch.rand(3, 4, 5)  # C x H x W, flattened as torch does
-    grid = plotting.tile_grid(patch.flatten().unsqueeze(0), (4, 5, 3))
+    grid = plotting.weight_mosaic(patch.flatten().unsqueeze(0), (4, 5, 3))
     assert np.allclose(grid, patch.permute(1, 2, 0).numpy())
 
 

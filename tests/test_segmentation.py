@@ -38,12 +38,12 @@ def test_make_labels_rejects_non_boolean_masks():
         S.make_labels(vessels.astype(np.float32) * 0.7, fov)
 
 
-def test_normalize_image_standardises_inside_fov():
+def test_standardise_in_fov_standardises_inside_fov():
     rng = np.random.default_rng(0)
     image = rng.uniform(0.2, 0.9, (20, 30, 3)).astype(np.float32)
     fov = np.zeros((20, 30), bool)
     fov[3:17, 4:25] = True
-    x = S.normalize_image(image, fov)
+    x = S.standardise_in_fov(image, fov)
     assert x.shape == (3, 20, 30) and x.dtype == np.float32
     assert (x[:, ~fov] == 0).all()
     np.testing.assert_allclose(x[:, fov].mean(axis=1), 0, atol=1e-5)
