@@ -234,6 +234,15 @@ def _resume(path, key, net, optimizer, scheduler, num_epochs):
     return epoch, history
 
 
+def extend_history(history, more):
+    """Append the curves of a further fit's history `more` to `history` (loader states left out); returns it
+    (fit_best; 05, training a run on)."""
+    for name, values in more.items():
+        if name != "loader_state":
+            history.setdefault(name, []).extend(values)
+    return history
+
+
 def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader, metrics=None,
              key="val_loss", mode="min", desc="train"):
     """fit with a validation pass after every epoch; ends with the weights of the best epoch by `key` (05).
@@ -246,9 +255,7 @@ def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_load
     for epoch in range(num_epochs):
         step = fit(net, train_loader, loss_fn, optimizer, 1, device, val_loader=val_loader, metrics=metrics,
                    desc=f"{desc}, epoch {epoch + 1}")
-        for name, values in step.items():
-            if name != "loader_state":
-                history.setdefault(name, []).extend(values)
+        extend_history(history, step)
         value = history[key][-1]
         if best is None or (value < best if mode == "min" else value > best):
             best, best_state, history["best_epoch"] = value, copy.deepcopy(net.state_dict()), epoch + 1
