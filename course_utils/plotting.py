@@ -104,6 +104,21 @@ def show_weight_change(W_before, W_after, tile_shape, ncols=None,
     return fig
 
 
+def plot_f1_by_threshold(curves, chosen, xlabel="threshold", ax=None):
+    """F1 against threshold of each image set ({name: (thresholds, f1s)}), its chosen threshold dashed in the same
+    colour (02 and 03 solutions, where to choose the threshold)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.5))
+    for name, (thresholds, f1s) in curves.items():
+        line, = ax.plot(thresholds, f1s, label=f"{name} images")
+        ax.axvline(chosen[name], color=line.get_color(), linewidth=1, linestyle="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("F1 inside the FOV")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
 def plot_confusion(cm, class_names, ax=None, title="confusion matrix"):
     """Confusion-matrix heat map with counts and class names (classifier sections)."""
     cm = _numpy(cm)

@@ -42,3 +42,20 @@ def test_near_square_factorises():
     assert plotting.near_square(100) == (10, 10)
     assert plotting.near_square(50) == (5, 10)
     assert plotting.near_square(97) == (1, 97)
+
+
+def test_plot_f1_by_threshold_draws_each_curve_and_its_chosen_threshold_dashed():
+    curves = {"training": ([0.1, 0.2, 0.3], [0.5, 0.7, 0.6]), "validation": ([0.1, 0.2, 0.3], [0.4, 0.5, 0.65])}
+    chosen = {"training": 0.2, "validation": 0.3}
+    ax = plotting.plot_f1_by_threshold(curves, chosen, xlabel="threshold on the vessel score")
+    lines = ax.get_lines()  # curve, its dashed threshold, next curve, its threshold
+    assert [line.get_label() for line in lines[::2]] == ["training images", "validation images"]
+    assert [list(line.get_ydata()) for line in lines[::2]] == [[0.5, 0.7, 0.6], [0.4, 0.5, 0.65]]
+    for curve, mark, name in zip(lines[::2], lines[1::2], chosen):
+        assert list(mark.get_xdata()) == [chosen[name]] * 2 and mark.get_linestyle() == "--"
+        assert mark.get_color() == curve.get_color()
+    assert lines[0].get_color() != lines[2].get_color()
+    assert ax.get_xlabel() == "threshold on the vessel score" and ax.get_ylabel() == "F1 inside the FOV"
+    assert tuple(ax.figure.get_size_inches()) == (6.5, 3.5)
+    assert plotting.plot_f1_by_threshold(curves, chosen).get_xlabel() == "threshold"
+    matplotlib.pyplot.close("all")
