@@ -68,7 +68,7 @@ def unet_trial(args, split):
     row = [args.contrast_sigma, args.unet_lr, args.unet_epochs, f"{history['train_loss'][-1]:.4f}"]
     for flips in (False, True):
         maps = [segmentation.vessel_probability(segmentation.predict_probs(net, x, flips=flips), c.fov)
-                for x, c in zip(inputs, split.validation)]
+                for x, c in zip(inputs, split.validation, strict=True)]
         s = validation_scores(maps, split.validation)
         row += [f"{s['auc']:.4f}", f"{s['f1']:.4f} @ {s['threshold']:.2f}"]
     row.append(f"{sum(history['epoch_time']):.0f} s")

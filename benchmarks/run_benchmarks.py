@@ -3,7 +3,8 @@
     python benchmarks/run_benchmarks.py                  # micro-benchmarks (about two minutes)
     python benchmarks/run_benchmarks.py --notebooks      # plus every notebook in smoke mode
 Default-settings wall times come from the latest complete `make run` / `make store` (scripts/run_notebooks.py
-logs every run in build/notebook_times.jsonl); they are listed when present. Results are printed as a Markdown table and written to benchmarks/results.md with the machine they ran on.
+logs every run in build/notebook_times.jsonl); they are listed when present. Results are printed as a Markdown
+table and written to benchmarks/results.md with the machine they ran on.
 """
 import argparse
 import json

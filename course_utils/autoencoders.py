@@ -14,7 +14,7 @@ from .training import trainable_parameters
 def relu_mlp(sizes):
     """Linear + ReLU after every layer along `sizes` (01a/01b encoders and decoders, as in the lecture)."""
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -88,7 +88,7 @@ def code_trainer(frozen_encoder, autoencoder):
 def stack_encoders(*encoders):
     """Chain pre-trained encoders into one deep encoder, layer1 first (01b stage 3)."""
     names = [f"layer{i + 1}" for i in range(len(encoders))]
-    return nn.Sequential(OrderedDict(zip(names, encoders)))
+    return nn.Sequential(OrderedDict(zip(names, encoders, strict=True)))
 
 
 def stacked_autoencoder(autoencoders):

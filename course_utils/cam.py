@@ -102,8 +102,8 @@ def recipe_note(recipe, weights):
     why = ("weights = None asks for random weights" if weights is None else
            f"the ImageNet weights are not in {path} and cannot be downloaded here")
     return (f"recipe : FROM SCRATCH (random weights): {why}. The lecture fine-tuned ImageNet weights; without "
-            f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, augmentation "
-            f"and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
+            f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, "
+            f"augmentation and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
 
 
 def set_trainable(net, train_layers="all"):
@@ -188,13 +188,13 @@ def random_shift(X, max_shift, generator):
     size = X.shape[-2:]
     padded = F.pad(X, (max_shift,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * max_shift + 1, (len(X), 2), generator=generator).tolist()
-    return torch.stack([p[:, i:i + size[0], j:j + size[1]] for p, (i, j) in zip(padded, offsets)])
+    return torch.stack([p[:, i:i + size[0], j:j + size[1]] for p, (i, j) in zip(padded, offsets, strict=True)])
 
 
 def augment(X, max_shift, generator):
     """Random rotation/flip and shift of each square cell crop; labels do not change (04, training)."""
     ks = torch.randint(0, 8, (len(X),), generator=generator).tolist()
-    return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks)]), max_shift, generator)
+    return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks, strict=True)]), max_shift, generator)
 
 
 class AugmentedLoader(training.AugmentedLoader):
@@ -335,14 +335,14 @@ def hits(points, centroids, radius):
 
 def pointing_score(peaks, centroid_lists, radius):
     """Share of images whose peak (x, y) is within `radius` of one of its centroids (04, pointing)."""
-    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists)]))
+    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists, strict=False)]))
 
 
 def random_point_score(shapes, centroid_lists, radius, num_points=2000, seed=0):
     """Baseline: expected pointing score of a uniformly random point in each H×W image (04, pointing)."""
     rng = np.random.default_rng(seed)
     scores = []
-    for (height, width), centroids in zip(shapes, centroid_lists):
+    for (height, width), centroids in zip(shapes, centroid_lists, strict=False):
         points = rng.uniform([0, 0], [width, height], size=(num_points, 2))
         scores.append(hits(points, centroids, radius).mean())
     return float(np.mean(scores))
@@ -403,10 +403,11 @@ def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
     `negatives` box-free ones per photograph (label 0); returns (X, y) (04 solutions, BCCD)."""
     rng = np.random.default_rng(seed)
     crops, labels = [], []
-    for image, boxes in zip(images, box_lists):
-        c, l = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8, negatives, rng)
-        crops += c
-        labels += l
+    for image, boxes in zip(images, box_lists, strict=False):
+        image_crops, image_labels = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8,
+                                                 negatives, rng)
+        crops += image_crops
+        labels += image_labels
     return torch.stack([normalise_imagenet(to_chw(c)) for c in crops]), torch.tensor(labels)
 
 

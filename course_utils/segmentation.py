@@ -69,15 +69,15 @@ def random_crops(x, y, num_crops, size, rng):
     x, y = pad_to_size(x, y, size)
     tops = rng.integers(0, x.shape[1] - size + 1, num_crops)
     lefts = rng.integers(0, x.shape[2] - size + 1, num_crops)
-    X = np.stack([x[:, t:t + size, l:l + size] for t, l in zip(tops, lefts)])
-    Y = np.stack([y[t:t + size, l:l + size] for t, l in zip(tops, lefts)])
+    X = np.stack([x[:, top:top + size, left:left + size] for top, left in zip(tops, lefts, strict=True)])
+    Y = np.stack([y[top:top + size, left:left + size] for top, left in zip(tops, lefts, strict=True)])
     return X, Y
 
 
 def make_crop_set(inputs, labels, num_crops, size, seed=0):
     """Stack num_crops seeded random crops from every (input, label) pair into tensors N×C×s×s and N×s×s (03)."""
     rng = np.random.default_rng(seed)
-    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels)]
+    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels, strict=False)]
     X = torch.from_numpy(np.concatenate([p[0] for p in pairs]))
     y = torch.from_numpy(np.concatenate([p[1] for p in pairs]))
     return X, y

@@ -140,7 +140,7 @@ def recalibrate_batchnorm(net, X, device, batch_size=50):
     net.train()
     for i in range(0, len(X), batch_size):
         net(X[i:i + batch_size].to(device))
-    for m, momentum in zip(layers, saved):
+    for m, momentum in zip(layers, saved, strict=True):
         m.momentum = momentum
     net.eval()
 
@@ -273,7 +273,7 @@ def _remember_loader(loader, history):
 
 def _restore_loader(loader, history):
     """Put back the states saved by _remember_loader (fit, on resume)."""
-    for generator, state in zip(_generators(loader), history.get("loader_state", [])):
+    for generator, state in zip(_generators(loader), history.get("loader_state", []), strict=False):
         generator.set_state(state)
 
 

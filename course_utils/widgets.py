@@ -49,7 +49,7 @@ def threshold_figure(prob, truth, fov, threshold, title=""):
     scores = metrics.binary_metrics(prob, truth, fov, threshold)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     for ax, image, name in zip(axes, [prob, (prob >= threshold) & fov, truth],
-                               ["probability", f"prediction (t={threshold:.2f})", "manual"]):
+                               ["probability", f"prediction (t={threshold:.2f})", "manual"], strict=True):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         ax.set_title(name)
         ax.axis("off")
@@ -75,7 +75,7 @@ def tiling_figure(image_hw, patch, overlap):
     stride = max(1, patch - overlap)
     tops, lefts = tile_corners(image_hw, (patch, patch), stride)
     coverage = np.zeros(image_hw[:2], np.int32)
-    for top, left in zip(tops, lefts):
+    for top, left in zip(tops, lefts, strict=True):
         coverage[top:top + patch, left:left + patch] += 1
     fig, ax = plt.subplots(figsize=(5, 5))
     shown = ax.imshow(coverage, cmap="viridis")

@@ -6,7 +6,6 @@ from torch import nn
 from course_utils import autoencoders as ae
 from course_utils.training import count_parameters
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

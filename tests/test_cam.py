@@ -106,7 +106,7 @@ def test_random_shift_is_a_window_of_the_reflected_image():
     assert torch.equal(cam.random_shift(X, 0, g), X)
     shifted = cam.random_shift(X, 2, g)
     padded = torch.nn.functional.pad(X, (2, 2, 2, 2), mode="reflect")
-    for p, s in zip(padded, shifted):
+    for p, s in zip(padded, shifted, strict=True):
         windows = [p[:, i:i + 8, j:j + 8] for i in range(5) for j in range(5)]
         assert any(torch.equal(w, s) for w in windows)
 
@@ -118,7 +118,7 @@ def test_augmented_loader_keeps_labels_and_dihedral_views():
     loader = cam.AugmentedLoader(TensorLoader(X, y, batch_size=4, shuffle=False), max_shift=0, seed=1)
     batches = list(loader)
     assert len(loader) == 3 and torch.equal(torch.cat([b[1] for b in batches]), y)
-    for x_aug, label in zip(torch.cat([b[0] for b in batches]), y):
+    for x_aug, label in zip(torch.cat([b[0] for b in batches]), y, strict=True):
         assert any(torch.equal(cam.dihedral(X[label], k), x_aug) for k in range(8))
 
 

@@ -70,7 +70,8 @@ def test_unchanged_rerun_resumes_the_same_history(done, capsys):
     assert again.fit()["train_loss"] == history["train_loss"]
     out = capsys.readouterr().out
     assert f"resumed from {ckpt} after epoch {EPOCHS} of {EPOCHS}" in out and "to start over" in out
-    assert any(not torch.equal(a, b) for a, b in zip(before, again.net.parameters()))  # trained weights back
+    # the trained weights are back
+    assert any(not torch.equal(a, b) for a, b in zip(before, again.net.parameters(), strict=True))
 
 
 def test_changed_layer_trains(done, capsys):  # 01a exercise 3: net.decoder[3] = nn.Identity()

@@ -45,7 +45,7 @@ def test_f1_by_threshold_matches_binary_metrics_and_best_threshold_picks_the_pea
     fov = np.ones_like(truth)
     fov[:5] = False
     thresholds, f1s = metrics.f1_by_threshold(prob, truth, fov, [0.2, 0.5, 0.8])
-    for th, f1 in zip(thresholds, f1s):
+    for th, f1 in zip(thresholds, f1s, strict=True):
         assert f1 == pytest.approx(metrics.binary_metrics(prob, truth, fov, th)["f1"])
     best, best_f1 = metrics.best_threshold(prob, truth, fov)
     grid, all_f1 = metrics.f1_by_threshold(prob, truth, fov)
@@ -111,8 +111,8 @@ def test_best_threshold_on_the_grid_and_over_every_score_on_random_maps(seed):
     truth = [rng.random((20, 30)) < 0.15 for _ in range(2)]
     prob = [np.clip(t * 0.25 + rng.random(t.shape) * 0.75, 0, 1).astype(np.float32) for t in truth]
     fov = [rng.random((20, 30)) < 0.8 for _ in range(2)]
-    p = np.concatenate([a[m] for a, m in zip(prob, fov)])
-    t = np.concatenate([a[m] for a, m in zip(truth, fov)])
+    p = np.concatenate([a[m] for a, m in zip(prob, fov, strict=True)])
+    t = np.concatenate([a[m] for a, m in zip(truth, fov, strict=True)])
     grid = [k / 100 for k in range(1, 100)]  # 02 and 03: the first best of 0.01 ... 0.99
     grid_f1 = [brute_force_f1(p, t, th) for th in grid]
     k = int(np.argmax(grid_f1))

@@ -29,8 +29,8 @@ def test_extract_patches_matches_slicing():
     tops, lefts = np.array([0, 5, 10]), np.array([6, 0, 3])
     out = patches.extract_patches(image, tops, lefts, (10, 11))
     assert out.shape == (3, 10, 11, 3)
-    for k, (t, l) in enumerate(zip(tops, lefts)):
-        np.testing.assert_array_equal(out[k], image[t:t + 10, l:l + 11])
+    for k, (top, left) in enumerate(zip(tops, lefts, strict=True)):
+        np.testing.assert_array_equal(out[k], image[top:top + 10, left:left + 11])
     grey = patches.extract_patches(image[..., 0], tops, lefts, (10, 11))
     np.testing.assert_array_equal(grey, out[..., 0])
 
@@ -62,14 +62,14 @@ def test_sample_positions_centre_inside_fov():
     fov[20:30, 30:35] = True
     tops, lefts = patches.sample_positions(fov.shape, (11, 10), 1000, np.random.default_rng(0), fov=fov)
     assert fov[tops + 5, lefts + 5].all()
-    assert len(set(zip(tops, lefts))) == 50  # all 10×5 allowed centres, drawn with replacement
+    assert len(set(zip(tops, lefts, strict=True))) == 50  # all 10×5 allowed centres, drawn with replacement
     with pytest.raises(ValueError, match="FOV"):
         patches.sample_positions(fov.shape, (11, 10), 5, np.random.default_rng(0), fov=np.zeros_like(fov))
 
 
 def test_sample_positions_without_replacement_when_enough():
     tops, lefts = patches.sample_positions((30, 30), (10, 10), 300, np.random.default_rng(0))
-    assert len(set(zip(tops, lefts))) == 300
+    assert len(set(zip(tops, lefts, strict=True))) == 300
 
 
 def test_sample_patches_shapes_labels_and_seed():

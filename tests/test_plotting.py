@@ -51,7 +51,7 @@ def test_plot_f1_by_threshold_draws_each_curve_and_its_chosen_threshold_dashed()
     lines = ax.get_lines()  # curve, its dashed threshold, next curve, its threshold
     assert [line.get_label() for line in lines[::2]] == ["training images", "validation images"]
     assert [list(line.get_ydata()) for line in lines[::2]] == [[0.5, 0.7, 0.6], [0.4, 0.5, 0.65]]
-    for curve, mark, name in zip(lines[::2], lines[1::2], chosen):
+    for curve, mark, name in zip(lines[::2], lines[1::2], chosen, strict=True):
         assert list(mark.get_xdata()) == [chosen[name]] * 2 and mark.get_linestyle() == "--"
         assert mark.get_color() == curve.get_color()
     assert lines[0].get_color() != lines[2].get_color()

@@ -6,9 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_utils import segmentation as S
-from course_utils.training import count_parameters
 from course_utils.losses import LogSoftmaxNLLLoss
-
+from course_utils.training import count_parameters
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -62,7 +61,7 @@ def test_random_crops_are_plain_windows_of_the_source():
     x, y = coded_pair()
     X, Y = S.random_crops(x, y, num_crops=5, size=16, rng=np.random.default_rng(3))
     assert X.shape == (5, 3, 16, 16) and Y.shape == (5, 16, 16)
-    for crop, labels in zip(X, Y):
+    for crop, labels in zip(X, Y, strict=True):
         top, left = int(crop[0, 0, 0]), int(crop[1, 0, 0])
         np.testing.assert_array_equal(crop, x[:, top:top + 16, left:left + 16])
         np.testing.assert_array_equal(labels, y[top:top + 16, left:left + 16])
