@@ -143,7 +143,7 @@ def test_multiclass_soft_dice_loss_on_images():
 
 @pytest.mark.parametrize("shape", [(6, 4), (2, 4, 5, 3)])  # N×K classifier logits (04), N×K×H×W pixel logits (03)
 @pytest.mark.parametrize("weighted", [False, True])
-def test_log_softmax_nll_loss_is_nll_of_log_softmax(shape, weighted):
+def test_lecture_loss_is_the_nll_of_the_log_softmax(shape, weighted):
     g = torch.Generator().manual_seed(1)
     logits = torch.randn(shape, generator=g)
     target = torch.randint(0, shape[1], (shape[0],) + shape[2:], generator=g)
@@ -158,7 +158,7 @@ def test_log_softmax_nll_loss_is_nll_of_log_softmax(shape, weighted):
     torch.testing.assert_close(loss, -(w * picked).sum() / w.sum())
 
 
-def test_log_softmax_nll_loss_keeps_its_class_weights_as_a_buffer():
+def test_lecture_loss_keeps_its_class_weights_as_a_buffer():
     loss = L.LogSoftmaxNLLLoss([1.0, 3.0])
     assert list(loss.state_dict()) == ["weight"] and loss.weight.dtype == torch.float32
     assert loss.weight.tolist() == [1.0, 3.0] and list(loss.parameters()) == []
