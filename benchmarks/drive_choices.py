@@ -19,7 +19,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import datasets, metrics, patches, segmentation, training  # noqa: E402
+from course_utils import datasets, losses, metrics, patches, segmentation, training  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "drive_choices.md"
 
@@ -51,7 +51,7 @@ def unet_trial(args, split):
     def prepare(case):
         if args.contrast_sigma:
             return segmentation.local_contrast(case.image, case.fov, args.contrast_sigma)
-        return segmentation.normalize_image(case.image, case.fov)
+        return segmentation.standardise_in_fov(case.image, case.fov)
     labels = [segmentation.make_labels(c.vessels, c.fov) for c in split.train]
     X, y = segmentation.make_crop_set([prepare(c) for c in split.train], labels, args.num_crops, args.crop_size,
                                       seed=args.seed)
@@ -62,13 +62,13 @@ def unet_trial(args, split):
     optimizer = torch.optim.Adam(net.parameters(), lr=args.unet_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.unet_lr,
                                                     total_steps=args.unet_epochs * len(loader))
-    history = training.fit(net, loader, segmentation.PixelNLLLoss(), optimizer, args.unet_epochs, "cpu",
+    history = training.fit(net, loader, losses.LogSoftmaxNLLLoss(), optimizer, args.unet_epochs, "cpu",
                            scheduler=scheduler)
     inputs = [prepare(c) for c in split.validation]
     row = [args.contrast_sigma, args.unet_lr, args.unet_epochs, f"{history['train_loss'][-1]:.4f}"]
     for flips in (False, True):
         maps = [segmentation.vessel_probability(segmentation.predict_probs(net, x, flips=flips), c.fov)
-                for x, c in zip(inputs, split.validation)]
+                for x, c in zip(inputs, split.validation, strict=True)]
         s = validation_scores(maps, split.validation)
         row += [f"{s['auc']:.4f}", f"{s['f1']:.4f} @ {s['threshold']:.2f}"]
     row.append(f"{sum(history['epoch_time']):.0f} s")

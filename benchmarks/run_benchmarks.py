@@ -21,7 +21,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import autoencoders, cam, patches, runtime, segmentation, training  # noqa: E402
+from course_utils import autoencoders, cam, losses, patches, runtime, segmentation, training  # noqa: E402
 
 
 def best_of(fn, repeats=3):
@@ -50,7 +50,7 @@ def train_step_rate(net, X, y, loss_fn, steps=3):
 def model_rows():
     """Throughput of each notebook's model at its default input size."""
     ce = nn.CrossEntropyLoss()
-    nll = segmentation.PixelNLLLoss()
+    nll = losses.LogSoftmaxNLLLoss()
     rows = [
         ("01a/01b MLP autoencoder 784-100-100 (batch 1000)", autoencoders.mlp_autoencoder((784, 100, 100)),
          torch.rand(1000, 784), None, nn.MSELoss()),

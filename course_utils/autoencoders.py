@@ -8,11 +8,13 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from .training import trainable_parameters
+
 
 def relu_mlp(sizes):
     """Linear + ReLU after every layer along `sizes` (01a/01b encoders and decoders, as in the lecture)."""
     layers = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+    for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     return nn.Sequential(*layers)
 
@@ -70,17 +72,6 @@ def unfreeze(module):
     return module
 
 
-def trainable_parameters(net):
-    """The parameters of `net` that require gradients (01b: what each stage's optimiser updates)."""
-    return [p for p in net.parameters() if p.requires_grad]
-
-
-def count_parameters(net, trainable_only=False):
-    """Number of scalar parameters, optionally only the trainable ones (01a/01b model printouts)."""
-    params = trainable_parameters(net) if trainable_only else list(net.parameters())
-    return sum(p.numel() for p in params)
-
-
 def make_sgd(net, lr, momentum=0.9):
     """A fresh SGD optimiser over the trainable parameters only (01a, and each 01b stage)."""
     params = trainable_parameters(net)
@@ -97,7 +88,7 @@ def code_trainer(frozen_encoder, autoencoder):
 def stack_encoders(*encoders):
     """Chain pre-trained encoders into one deep encoder, layer1 first (01b stage 3)."""
     names = [f"layer{i + 1}" for i in range(len(encoders))]
-    return nn.Sequential(OrderedDict(zip(names, encoders)))
+    return nn.Sequential(OrderedDict(zip(names, encoders, strict=True)))
 
 
 def stacked_autoencoder(autoencoders):

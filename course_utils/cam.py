@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from . import runtime, training
+from . import losses, runtime, training
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -102,8 +102,8 @@ def recipe_note(recipe, weights):
     why = ("weights = None asks for random weights" if weights is None else
            f"the ImageNet weights are not in {path} and cannot be downloaded here")
     return (f"recipe : FROM SCRATCH (random weights): {why}. The lecture fine-tuned ImageNet weights; without "
-            f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, augmentation "
-            f"and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
+            f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, "
+            f"augmentation and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
 
 
 def set_trainable(net, train_layers="all"):
@@ -114,7 +114,7 @@ def set_trainable(net, train_layers="all"):
     keep = {"all": None, "layer4": ("layer4.", "fc."), "fc": ("fc.",)}[train_layers]
     for name, p in net.named_parameters():
         p.requires_grad_(keep is None or name.startswith(keep))
-    return [p for p in net.parameters() if p.requires_grad]
+    return training.trainable_parameters(net)
 
 
 def build_resnet18(num_classes=2, weights="auto", allow_download=True, state=None):
@@ -145,7 +145,7 @@ def to_chw(image):
     return torch.from_numpy(np.array(image, copy=True)).permute(2, 0, 1).float() / 255.0
 
 
-def normalise(X):
+def normalise_imagenet(X):
     """ImageNet mean/std normalisation of a 3×H×W or N×3×H×W tensor in [0, 1] (04, data)."""
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
@@ -159,7 +159,7 @@ def resize(X, size):
 
 def preprocess_crops(images, size, context=0):
     """uint8 cell crops → normalised N×3×S×S tensor, S = size + 2·context (mirrored border) (04, data)."""
-    X = torch.stack([normalise(resize(to_chw(im), (size, size))) for im in images])
+    X = torch.stack([normalise_imagenet(resize(to_chw(im), (size, size))) for im in images])
     return F.pad(X, (context,) * 4, mode="reflect") if context else X
 
 
@@ -170,7 +170,7 @@ def scaled_shape(shape, scale):
 
 def preprocess_smear(image, scale):
     """uint8 smear of any size → normalised 1×3×h×w tensor, resized by `scale` like the crops (04, CAM)."""
-    return normalise(resize(to_chw(image), scaled_shape(image.shape, scale)))[None]
+    return normalise_imagenet(resize(to_chw(image), scaled_shape(image.shape, scale)))[None]
 
 
 # ---------------------------------------------------------------- augmentation
@@ -188,13 +188,13 @@ def random_shift(X, max_shift, generator):
     size = X.shape[-2:]
     padded = F.pad(X, (max_shift,) * 4, mode="reflect")
     offsets = torch.randint(0, 2 * max_shift + 1, (len(X), 2), generator=generator).tolist()
-    return torch.stack([p[:, i:i + size[0], j:j + size[1]] for p, (i, j) in zip(padded, offsets)])
+    return torch.stack([p[:, i:i + size[0], j:j + size[1]] for p, (i, j) in zip(padded, offsets, strict=True)])
 
 
 def augment(X, max_shift, generator):
     """Random rotation/flip and shift of each square cell crop; labels do not change (04, training)."""
     ks = torch.randint(0, 8, (len(X),), generator=generator).tolist()
-    return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks)]), max_shift, generator)
+    return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks, strict=True)]), max_shift, generator)
 
 
 class AugmentedLoader(training.AugmentedLoader):
@@ -206,16 +206,10 @@ class AugmentedLoader(training.AugmentedLoader):
 
 # ---------------------------------------------------------------- training
 
-def log_softmax_nll(output, y):
-    """The lecture's loss: log-softmax over the classes, then the negative log-likelihood (04, training)."""
-    return F.nll_loss(F.log_softmax(output, dim=1), y)
-
-
 def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
     """SGD with momentum over the trainable weights, augmentation and the step decay as cfg says (num_epochs,
     decay_epochs, batch_size, lr, momentum, augment, input_size, seed, device); history on `val` (04, training)."""
-    params = [p for p in net.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+    optimizer = torch.optim.SGD(training.trainable_parameters(net), lr=cfg.lr, momentum=cfg.momentum)
     loader = training.TensorLoader(*train, cfg.batch_size, shuffle=True, seed=cfg.seed)
     if cfg.augment:
         loader = AugmentedLoader(loader, max_shift=cfg.input_size // 8, seed=cfg.seed)
@@ -223,7 +217,7 @@ def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
     if cfg.decay_epochs:  # lr / 10 for the last decay_epochs epochs
         scheduler = torch.optim.lr_scheduler.MultiStepLR(
             optimizer, milestones=[(cfg.num_epochs - cfg.decay_epochs) * len(loader)], gamma=0.1)
-    return training.fit(net, loader, log_softmax_nll, optimizer, cfg.num_epochs, cfg.device,
+    return training.fit(net, loader, losses.LogSoftmaxNLLLoss(), optimizer, cfg.num_epochs, cfg.device,
                         val_loader=training.TensorLoader(*val, cfg.batch_size, shuffle=False),
                         metrics={"accuracy": training.accuracy}, desc=desc, scheduler=scheduler,
                         checkpoint_every=getattr(cfg, "checkpoint_every", 0) if checkpoint else 0,
@@ -244,19 +238,20 @@ def head(net, A):
     return net.fc(A.mean(dim=(-2, -1)))
 
 
-def cam(features, fc_weight, class_idx):
-    """CAM: sum over channels k of fc_weight[class_idx, k] * features[..., k, :, :] (04, CAM)."""
-    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], features)
+def class_activation_map(maps, fc_weight, class_idx):
+    """CAM: sum over channels k of fc_weight[class_idx, k] * maps[..., k, :, :], maps e.g. from `features`
+    (04, CAM)."""
+    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], maps)
 
 
-def channel_average(features):
-    """Plain average of all channels, the lecture's unweighted map (04, CAM)."""
-    return features.mean(dim=-3)
+def channel_average(maps):
+    """Plain average of all channels of the maps, the lecture's unweighted map (04, CAM)."""
+    return maps.mean(dim=-3)
 
 
-def local_logits(features, fc):
+def local_logits(maps, fc):
     """fc applied at every position of C×h×w maps → K×h×w (CAM plus bias); their mean is the logit (04, CAM)."""
-    return torch.einsum("ck,khw->chw", fc.weight, features) + fc.bias.view(-1, 1, 1)
+    return torch.einsum("ck,khw->chw", fc.weight, maps) + fc.bias.view(-1, 1, 1)
 
 
 def upsample(m, size):
@@ -280,7 +275,7 @@ def image_cam(net, x, class_idx=None):
         A = features(net, x)[0]
         probs = F.softmax(head(net, A), dim=-1)
         c = int(probs.argmax()) if class_idx is None else int(class_idx)
-        return CamResult(maps=A, cam=cam(A, net.fc.weight, c), class_idx=c, probs=probs)
+        return CamResult(maps=A, cam=class_activation_map(A, net.fc.weight, c), class_idx=c, probs=probs)
 
 
 def grad_cam(net, x, class_idx=None, layer="layer4"):
@@ -340,14 +335,14 @@ def hits(points, centroids, radius):
 
 def pointing_score(peaks, centroid_lists, radius):
     """Share of images whose peak (x, y) is within `radius` of one of its centroids (04, pointing)."""
-    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists)]))
+    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists, strict=False)]))
 
 
 def random_point_score(shapes, centroid_lists, radius, num_points=2000, seed=0):
     """Baseline: expected pointing score of a uniformly random point in each H×W image (04, pointing)."""
     rng = np.random.default_rng(seed)
     scores = []
-    for (height, width), centroids in zip(shapes, centroid_lists):
+    for (height, width), centroids in zip(shapes, centroid_lists, strict=False):
         points = rng.uniform([0, 0], [width, height], size=(num_points, 2))
         scores.append(hits(points, centroids, radius).mean())
     return float(np.mean(scores))
@@ -408,11 +403,12 @@ def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
     `negatives` box-free ones per photograph (label 0); returns (X, y) (04 solutions, BCCD)."""
     rng = np.random.default_rng(seed)
     crops, labels = [], []
-    for image, boxes in zip(images, box_lists):
-        c, l = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8, negatives, rng)
-        crops += c
-        labels += l
-    return torch.stack([normalise(to_chw(c)) for c in crops]), torch.tensor(labels)
+    for image, boxes in zip(images, box_lists, strict=False):
+        image_crops, image_labels = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8,
+                                                 negatives, rng)
+        crops += image_crops
+        labels += image_labels
+    return torch.stack([normalise_imagenet(to_chw(c)) for c in crops]), torch.tensor(labels)
 
 
 def cam_peaks(net, images, scale, class_idx, device="cpu"):

@@ -1,11 +1,25 @@
-"""Segmentation losses: soft Dice (binary and multi-class) and pixel-wise cross-entropy with ignored pixels.
+"""Losses: the lecture's log-softmax + negative log-likelihood, soft Dice (binary and multi-class) and pixel-wise
+cross-entropy with ignored pixels.
 
-Used by notebook 05 (section 3, worked examples; section 4, the DRIVE loss ablation). Pixels whose target
-equals `ignore_index` (e.g. outside the field of view) take no part in any loss. Nothing here reads files.
+Used by notebooks 03 and 04 (training) and 05 (section 3, worked examples; section 4, the DRIVE loss ablation).
+Pixels whose target equals `ignore_index` (e.g. outside the field of view) take no part in the losses that take
+one. Nothing here reads files.
 """
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+class LogSoftmaxNLLLoss(nn.Module):
+    """The lecture's loss: log_softmax over the classes (dim 1), then the negative log-likelihood; N×K or
+    N×K×H×W logits, optional class weights kept as a buffer so they follow the model's device (03, 04 training)."""
+
+    def __init__(self, weight=None):
+        super().__init__()
+        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
+
+    def forward(self, logits, target):
+        return F.nll_loss(F.log_softmax(logits, dim=1), target, weight=self.weight)
 
 
 def soft_dice(prob, target, mask=None, smooth=0.0):

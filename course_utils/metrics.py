@@ -9,7 +9,7 @@ def _flat(values, fov=None):
     """Pool one array or a list of per-image arrays into a 1-D vector, keeping FOV pixels only."""
     if isinstance(values, (list, tuple)):
         masks = fov if fov is not None else [None] * len(values)
-        return np.concatenate([_flat(v, m) for v, m in zip(values, masks)])
+        return np.concatenate([_flat(v, m) for v, m in zip(values, masks, strict=False)])
     values = np.asarray(values)
     if fov is None:
         return values.ravel()
@@ -71,21 +71,25 @@ def f1_by_threshold(prob, truth, fov=None, thresholds=None):
     return thresholds, np.where(den > 0, 2 * tp / np.maximum(den, 1), np.nan)
 
 
-def best_threshold(prob, truth, fov=None, thresholds=None):
-    """The threshold with the highest pooled F1 inside the FOV, and that F1 (choose it on validation images)."""
-    thresholds, f1s = f1_by_threshold(prob, truth, fov, thresholds)
-    k = int(np.nanargmax(f1s))
-    return float(thresholds[k]), float(f1s[k])
+def best_threshold(prob, truth, fov=None, thresholds=None, every_score=False):
+    """(threshold, F1) with the highest pooled F1 (= Dice) inside the FOV; choose it on validation images.
 
-
-def best_f1_threshold(prob, truth, fov=None):
-    """Threshold with the highest pooled F1 (= Dice) inside the FOV; choose it on validation images (05)."""
+    Searched over `thresholds` (default the 0.01 grid of f1_by_threshold: 02, 03) or, with every_score=True,
+    over every distinct score (05).
+    """
+    if not every_score:
+        thresholds, f1s = f1_by_threshold(prob, truth, fov, thresholds)
+        k = int(np.nanargmax(f1s))
+        return float(thresholds[k]), float(f1s[k])
+    if thresholds is not None:
+        raise ValueError("best_threshold: give thresholds or every_score=True, not both")
     p, t = _flat(prob, fov), _flat(truth, fov).astype(bool)
     if not t.any():
-        raise ValueError("best_f1_threshold: no positive pixel in the truth masks")
-    precision, recall, thresholds = precision_recall_curve(t, p)
+        raise ValueError("best_threshold: no positive pixel in the truth masks")
+    precision, recall, cuts = precision_recall_curve(t, p)
     f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)
-    return float(thresholds[np.argmax(f1)])
+    k = int(np.argmax(f1))
+    return float(cuts[k]), float(f1[k])
 
 
 def reconstruction_errors(X_hat, X):

@@ -70,7 +70,7 @@ def sample_patches(images, labels, patch_hw, per_image, seed=0, fovs=None):
     """Random patches of every image and the matching label patches as float32 tensors X, y (section 2)."""
     rng = np.random.default_rng(seed)
     X, y = [], []
-    for i, (image, label) in enumerate(zip(images, labels)):
+    for i, (image, label) in enumerate(zip(images, labels, strict=False)):
         fov = None if fovs is None else fovs[i]
         tops, lefts = sample_positions(image.shape, patch_hw, per_image, rng, fov)
         X.append(to_vectors(extract_patches(image, tops, lefts, patch_hw)))
@@ -103,8 +103,8 @@ def tile_starts(size, patch, stride):
     return starts
 
 
-def tile_grid(image_hw, patch_hw, stride=None):
-    """Top-left corners of tiles covering every pixel (section 6).
+def tile_corners(image_hw, patch_hw, stride=None):
+    """Top-left corners (tops, lefts) of patch-sized tiles covering every pixel of an image (section 6).
 
     stride=None gives non-overlapping tiles; a stride above the patch size is reduced to it, so no pixel is missed.
     """
@@ -142,7 +142,8 @@ def predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device):
 
 
 def predict_image(net, image, patch_hw, stride=None, batch_size=4096, device="cpu"):
-    """Probability map H×W of a whole image by (optionally overlapping, averaged) tiling (section 6)."""
-    tops, lefts = tile_grid(image.shape, patch_hw, stride)
+    """Probability map H×W of a whole image from a patch network, tile by tile (overlapping tiles averaged)
+    (section 6); a fully convolutional net predicts a whole image at once: segmentation.predict_probs (03, 05)."""
+    tops, lefts = tile_corners(image.shape, patch_hw, stride)
     tiles = predict_tiles(net, image, tops, lefts, patch_hw, batch_size, device)
     return tiles_to_image(tiles, tops, lefts, image.shape)

@@ -57,8 +57,9 @@ def near_square(n):
     return h, n // h
 
 
-def tile_grid(W, tile_shape, ncols=None, pad=1):
-    """Arrange rows of W (one per unit; colour rows flattened C×H×W) as h×w(×3) tiles, NaN padding."""
+def weight_mosaic(W, tile_shape, ncols=None, pad=1):
+    """One image of the rows of W (one per unit; colour rows flattened C×H×W) as h×w(×3) tiles in a grid,
+    NaN between them (weight_tiles)."""
     W = _numpy(W).astype(np.float32)
     n = W.shape[0]
     ncols = ncols or math.ceil(math.sqrt(n))
@@ -75,7 +76,7 @@ def tile_grid(W, tile_shape, ncols=None, pad=1):
 
 def weight_tiles(W, tile_shape, ax=None, title="", scale=None, ncols=None):
     """One tile per hidden unit (rows of W), shared symmetric colour scale (weight sections)."""
-    grid = tile_grid(W, tile_shape, ncols)
+    grid = weight_mosaic(W, tile_shape, ncols)
     scale = scale or float(np.nanmax(np.abs(grid))) or 1.0
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
@@ -101,6 +102,21 @@ def show_weight_change(W_before, W_after, tile_shape, ncols=None,
     weight_tiles(W_after - W_before, tile_shape, axes[2], titles[2], None, ncols)
     fig.tight_layout()
     return fig
+
+
+def plot_f1_by_threshold(curves, chosen, xlabel="threshold", ax=None):
+    """F1 against threshold of each image set ({name: (thresholds, f1s)}), its chosen threshold dashed in the same
+    colour (02 and 03 solutions, where to choose the threshold)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.5))
+    for name, (thresholds, f1s) in curves.items():
+        line, = ax.plot(thresholds, f1s, label=f"{name} images")
+        ax.axvline(chosen[name], color=line.get_color(), linewidth=1, linestyle="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("F1 inside the FOV")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
 
 
 def plot_confusion(cm, class_names, ax=None, title="confusion matrix"):

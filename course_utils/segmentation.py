@@ -22,7 +22,7 @@ def make_labels(vessels, fov):
     return labels
 
 
-def normalize_image(image, fov):
+def standardise_in_fov(image, fov):
     """H×W×3 image in [0,1] → float32 3×H×W, each channel standardised inside the FOV, 0 outside (03, "Data")."""
     image, fov = np.asarray(image, dtype=np.float32), np.asarray(fov, dtype=bool)
     inside = image[fov]
@@ -69,15 +69,15 @@ def random_crops(x, y, num_crops, size, rng):
     x, y = pad_to_size(x, y, size)
     tops = rng.integers(0, x.shape[1] - size + 1, num_crops)
     lefts = rng.integers(0, x.shape[2] - size + 1, num_crops)
-    X = np.stack([x[:, t:t + size, l:l + size] for t, l in zip(tops, lefts)])
-    Y = np.stack([y[t:t + size, l:l + size] for t, l in zip(tops, lefts)])
+    X = np.stack([x[:, top:top + size, left:left + size] for top, left in zip(tops, lefts, strict=True)])
+    Y = np.stack([y[top:top + size, left:left + size] for top, left in zip(tops, lefts, strict=True)])
     return X, Y
 
 
 def make_crop_set(inputs, labels, num_crops, size, seed=0):
     """Stack num_crops seeded random crops from every (input, label) pair into tensors N×C×s×s and N×s×s (03)."""
     rng = np.random.default_rng(seed)
-    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels)]
+    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels, strict=False)]
     X = torch.from_numpy(np.concatenate([p[0] for p in pairs]))
     y = torch.from_numpy(np.concatenate([p[1] for p in pairs]))
     return X, y
@@ -190,11 +190,6 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def count_parameters(net):
-    """Number of trainable parameters (03, model cells)."""
-    return sum(p.numel() for p in net.parameters() if p.requires_grad)
-
-
 def pad_to_multiple(x, multiple):
     """Zero-pad an N×C×H×W tensor at the bottom/right so H and W are multiples of `multiple` (predict_probs)."""
     h, w = x.shape[-2:]
@@ -203,10 +198,11 @@ def pad_to_multiple(x, multiple):
 
 @torch.no_grad()
 def predict_probs(net, image, device="cpu", flips=False):
-    """Softmax class maps C×H×W for one C×H×W image at native size: pad to the net's stride, crop back (03).
+    """Probability maps C×H×W of one whole C×H×W image at native size from a fully convolutional net: pad to the
+    net's stride, predict, crop back; softmax over the classes, a sigmoid for a 1-channel net (03 section 6, 05).
 
     flips=True averages the maps of the image and its three mirror images (test-time augmentation); net is moved
-    to `device`.
+    to `device`. A patch network tiles the image instead: patches.predict_image (02).
     """
     place(net, device, "predict_probs")
     net.eval()
@@ -216,7 +212,8 @@ def predict_probs(net, image, device="cpu", flips=False):
     total = 0
     for dims in views:
         logits = net(pad_to_multiple(x.flip(dims), getattr(net, "stride", 1)))[0, :, :h, :w]
-        total = total + torch.softmax(logits, dim=0).flip(dims)  # dims count from the end: same axes
+        probs = torch.sigmoid(logits) if len(logits) == 1 else torch.softmax(logits, dim=0)
+        total = total + probs.flip(dims)  # dims count from the end: same axes
     return (total / len(views)).cpu()
 
 
@@ -230,17 +227,6 @@ def vessel_probability(probs, fov):
 def predicted_labels(probs):
     """Arg-max class map H×W from C×H×W probabilities (03, predicted masks)."""
     return torch.as_tensor(probs).argmax(dim=0).numpy()
-
-
-class PixelNLLLoss(nn.Module):
-    """Per-pixel negative log-likelihood on log_softmax(logits, dim=1), optional class weights (03 loss)."""
-
-    def __init__(self, weight=None):
-        super().__init__()
-        self.register_buffer("weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32))
-
-    def forward(self, logits, y):
-        return F.nll_loss(F.log_softmax(logits, dim=1), y, weight=self.weight)
 
 
 def class_weights(y, num_classes=3, power=0.5):

@@ -52,9 +52,22 @@ class AugmentedLoader:
 
 
 def _place_loss(loss_fn, device):
-    """A loss that is a module (class weights as buffers, e.g. PixelNLLLoss) follows the model's device."""
+    """A loss that is a module (class weights as buffers, e.g. losses.LogSoftmaxNLLLoss) follows the model's device."""
     if isinstance(loss_fn, torch.nn.Module):
         place(loss_fn, device, "loss")
+
+
+def trainable_parameters(net):
+    """The parameters of `net` that require gradients: what an optimiser should update (01b stages, 04 training)."""
+    return [p for p in net.parameters() if p.requires_grad]
+
+
+def count_parameters(params, trainable_only=False):
+    """Number of scalar parameters of a module or of an iterable of parameters, optionally only the trainable
+    ones (the model printouts of every notebook)."""
+    if isinstance(params, torch.nn.Module):
+        params = params.parameters()
+    return sum(p.numel() for p in params if p.requires_grad or not trainable_only)
 
 
 def accuracy(output, y):
@@ -127,7 +140,7 @@ def recalibrate_batchnorm(net, X, device, batch_size=50):
     net.train()
     for i in range(0, len(X), batch_size):
         net(X[i:i + batch_size].to(device))
-    for m, momentum in zip(layers, saved):
+    for m, momentum in zip(layers, saved, strict=True):
         m.momentum = momentum
     net.eval()
 
@@ -221,6 +234,15 @@ def _resume(path, key, net, optimizer, scheduler, num_epochs):
     return epoch, history
 
 
+def extend_history(history, more):
+    """Append the curves of a further fit's history `more` to `history` (loader states left out); returns it
+    (fit_best; 05, training a run on)."""
+    for name, values in more.items():
+        if name != "loader_state":
+            history.setdefault(name, []).extend(values)
+    return history
+
+
 def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader, metrics=None,
              key="val_loss", mode="min", desc="train"):
     """fit with a validation pass after every epoch; ends with the weights of the best epoch by `key` (05).
@@ -233,9 +255,7 @@ def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_load
     for epoch in range(num_epochs):
         step = fit(net, train_loader, loss_fn, optimizer, 1, device, val_loader=val_loader, metrics=metrics,
                    desc=f"{desc}, epoch {epoch + 1}")
-        for name, values in step.items():
-            if name != "loader_state":
-                history.setdefault(name, []).extend(values)
+        extend_history(history, step)
         value = history[key][-1]
         if best is None or (value < best if mode == "min" else value > best):
             best, best_state, history["best_epoch"] = value, copy.deepcopy(net.state_dict()), epoch + 1
@@ -253,7 +273,7 @@ def _remember_loader(loader, history):
 
 def _restore_loader(loader, history):
     """Put back the states saved by _remember_loader (fit, on resume)."""
-    for generator, state in zip(_generators(loader), history.get("loader_state", [])):
+    for generator, state in zip(_generators(loader), history.get("loader_state", []), strict=False):
         generator.set_state(state)
 
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import metrics, plotting
-from .patches import tile_grid
+from .patches import tile_corners
 from .runtime import is_smoke
 
 
@@ -49,7 +49,7 @@ def threshold_figure(prob, truth, fov, threshold, title=""):
     scores = metrics.binary_metrics(prob, truth, fov, threshold)
     fig, axes = plt.subplots(1, 3, figsize=(12, 4))
     for ax, image, name in zip(axes, [prob, (prob >= threshold) & fov, truth],
-                               ["probability", f"prediction (t={threshold:.2f})", "manual"]):
+                               ["probability", f"prediction (t={threshold:.2f})", "manual"], strict=True):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         ax.set_title(name)
         ax.axis("off")
@@ -73,9 +73,9 @@ def threshold_explorer(probs, truths, fovs, names=None, threshold=0.5):
 def tiling_figure(image_hw, patch, overlap):
     """How many tiles cover each pixel for a patch size and overlap (02 tiling explorer)."""
     stride = max(1, patch - overlap)
-    tops, lefts = tile_grid(image_hw, (patch, patch), stride)
+    tops, lefts = tile_corners(image_hw, (patch, patch), stride)
     coverage = np.zeros(image_hw[:2], np.int32)
-    for top, left in zip(tops, lefts):
+    for top, left in zip(tops, lefts, strict=True):
         coverage[top:top + patch, left:left + patch] += 1
     fig, ax = plt.subplots(figsize=(5, 5))
     shown = ax.imshow(coverage, cmap="viridis")

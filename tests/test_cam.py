@@ -59,11 +59,11 @@ def test_to_chw_keeps_orientation():
     assert torch.allclose(X[:, 1, 2] * 255, torch.tensor(image[1, 2], dtype=torch.float32))
 
 
-def test_normalise_maps_imagenet_mean_to_zero_and_std_to_one():
+def test_normalise_imagenet_maps_imagenet_mean_to_zero_and_std_to_one():
     mean = torch.tensor(cam.IMAGENET_MEAN).view(3, 1, 1).expand(3, 4, 5)
     std = torch.tensor(cam.IMAGENET_STD).view(3, 1, 1)
-    assert torch.allclose(cam.normalise(mean), torch.zeros(3, 4, 5), atol=1e-6)
-    assert torch.allclose(cam.normalise(mean + std), torch.ones(3, 4, 5), atol=1e-6)
+    assert torch.allclose(cam.normalise_imagenet(mean), torch.zeros(3, 4, 5), atol=1e-6)
+    assert torch.allclose(cam.normalise_imagenet(mean + std), torch.ones(3, 4, 5), atol=1e-6)
 
 
 def test_preprocess_crops_resizes_each_crop_to_square():
@@ -106,7 +106,7 @@ def test_random_shift_is_a_window_of_the_reflected_image():
     assert torch.equal(cam.random_shift(X, 0, g), X)
     shifted = cam.random_shift(X, 2, g)
     padded = torch.nn.functional.pad(X, (2, 2, 2, 2), mode="reflect")
-    for p, s in zip(padded, shifted):
+    for p, s in zip(padded, shifted, strict=True):
         windows = [p[:, i:i + 8, j:j + 8] for i in range(5) for j in range(5)]
         assert any(torch.equal(w, s) for w in windows)
 
@@ -118,7 +118,7 @@ def test_augmented_loader_keeps_labels_and_dihedral_views():
     loader = cam.AugmentedLoader(TensorLoader(X, y, batch_size=4, shuffle=False), max_shift=0, seed=1)
     batches = list(loader)
     assert len(loader) == 3 and torch.equal(torch.cat([b[1] for b in batches]), y)
-    for x_aug, label in zip(torch.cat([b[0] for b in batches]), y):
+    for x_aug, label in zip(torch.cat([b[0] for b in batches]), y, strict=True):
         assert any(torch.equal(cam.dihedral(X[label], k), x_aug) for k in range(8))
 
 
@@ -129,8 +129,9 @@ def test_cam_equals_explicit_weighted_sum():
     A = torch.randn(512, 5, 7)
     W = torch.randn(2, 512)
     explicit = sum(W[1, k] * A[k] for k in range(512))
-    assert torch.allclose(cam.cam(A, W, 1), explicit, atol=1e-4)
-    assert torch.allclose(cam.cam(A[None], W, 1)[0], explicit, atol=1e-4)
+    assert torch.allclose(cam.class_activation_map(A, W, 1), explicit, atol=1e-4)
+    assert torch.allclose(cam.class_activation_map(A[None], W, 1)[0], explicit, atol=1e-4)
+    assert torch.equal(cam.class_activation_map(maps=A, fc_weight=W, class_idx=1), cam.class_activation_map(A, W, 1))
 
 
 def test_head_on_features_equals_network_output(net):
@@ -144,9 +145,10 @@ def test_mean_of_cam_plus_bias_is_the_logit(net):
     with torch.no_grad():
         A = cam.features(net, x)[0]
         logits = net(x)[0]
-        local = cam.local_logits(A, net.fc)
+        local = cam.local_logits(maps=A, fc=net.fc)
     for c in range(2):
-        assert torch.allclose(cam.cam(A, net.fc.weight, c).mean() + net.fc.bias[c], logits[c], atol=1e-5)
+        c_map = cam.class_activation_map(A, net.fc.weight, c)
+        assert torch.allclose(c_map.mean() + net.fc.bias[c], logits[c], atol=1e-5)
     assert torch.allclose(local.mean(dim=(1, 2)), logits, atol=1e-5)
 
 
@@ -167,21 +169,21 @@ def test_image_cam_uses_predicted_class():
             model.fc.bias.copy_(torch.tensor([50.0, -50.0]) * (1 if favoured == 0 else -1))
         result = cam.image_cam(model, x)
         assert result.class_idx == favoured
-        assert torch.allclose(result.cam, cam.cam(result.maps, model.fc.weight, favoured))
+        assert torch.allclose(result.cam, cam.class_activation_map(result.maps, model.fc.weight, favoured))
     forced = cam.image_cam(model, x, class_idx=0)
     assert forced.class_idx == 0 and abs(float(forced.probs.sum()) - 1) < 1e-6
 
 
 def test_channel_average_is_plain_mean():
     A = torch.arange(2 * 2 * 3, dtype=torch.float32).reshape(2, 2, 3)
-    assert torch.allclose(cam.channel_average(A), (A[0] + A[1]) / 2)
+    assert torch.allclose(cam.channel_average(maps=A), (A[0] + A[1]) / 2)
 
 
 def test_grad_cam_at_layer4_is_relu_cam_over_area(net):
     x = torch.randn(1, 3, 64, 96)
     gmap, c = cam.grad_cam(net, x, class_idx=1)
     A = cam.features(net, x)[0].detach()
-    expected = torch.relu(cam.cam(A, net.fc.weight, 1)) / (A.shape[1] * A.shape[2])
+    expected = torch.relu(cam.class_activation_map(A, net.fc.weight, 1)) / (A.shape[1] * A.shape[2])
     assert c == 1 and torch.allclose(gmap, expected, atol=1e-6)
 
 
@@ -286,6 +288,9 @@ def test_train_classifier_leaves_frozen_weights_alone(one_thread):
     history = cam.train_classifier(net, (X, y), (X, y), settings)
     assert len(history["val_accuracy"]) == 2
     assert torch.equal(net.layer1[0].conv1.weight, before[0]) and not torch.equal(net.fc.weight, before[1])
+    with torch.no_grad():  # the lecture's loss: log-softmax, then the negative log-likelihood
+        expected = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(net.eval()(X), dim=1), y)
+    assert history["val_loss"][-1] == pytest.approx(expected.item(), rel=1e-5)
 
 
 # ---------------------------------------------------------------- crops from annotated photographs

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import fingerprint, segmentation, training
+from course_utils import fingerprint, losses, training
 
 EPOCHS = 3
 
@@ -70,7 +70,8 @@ def test_unchanged_rerun_resumes_the_same_history(done, capsys):
     assert again.fit()["train_loss"] == history["train_loss"]
     out = capsys.readouterr().out
     assert f"resumed from {ckpt} after epoch {EPOCHS} of {EPOCHS}" in out and "to start over" in out
-    assert any(not torch.equal(a, b) for a, b in zip(before, again.net.parameters()))  # trained weights back
+    # the trained weights are back
+    assert any(not torch.equal(a, b) for a, b in zip(before, again.net.parameters(), strict=True))
 
 
 def test_changed_layer_trains(done, capsys):  # 01a exercise 3: net.decoder[3] = nn.Identity()
@@ -118,10 +119,10 @@ def test_changed_learning_rate_attribute_trains(done, capsys):  # an edited hype
     assert _retrain(stage, capsys, "optimiser")["train_loss"] != history["train_loss"]
 
 
-def test_class_weights_train(done, capsys):  # 03 exercise 3: PixelNLLLoss(class_weights(y))
+def test_class_weights_train(done, capsys):  # 03 exercise 3: LogSoftmaxNLLLoss(class_weights(y))
     ckpt, history = done
     stage = Stage(ckpt)
-    stage.loss = segmentation.PixelNLLLoss(torch.tensor([1.0, 3.0]))
+    stage.loss = losses.LogSoftmaxNLLLoss(torch.tensor([1.0, 3.0]))
     assert _retrain(stage, capsys, "loss")["train_loss"] != history["train_loss"]
 
 

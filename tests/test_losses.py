@@ -139,3 +139,27 @@ def test_multiclass_soft_dice_loss_on_images():
     expected = 1 - ((2 * counts / 3 + 1) / (24 + counts + 1)).mean()
     uniform = torch.zeros(2, 3, 6, 6)
     assert L.MultiClassSoftDiceLoss(3)(uniform, target).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (2, 4, 5, 3)])  # N×K classifier logits (04), N×K×H×W pixel logits (03)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lecture_loss_is_the_nll_of_the_log_softmax(shape, weighted):
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(shape, generator=g)
+    target = torch.randint(0, shape[1], (shape[0],) + shape[2:], generator=g)
+    weight = torch.tensor([0.5, 2.0, 1.0, 3.0]) if weighted else None
+    loss = L.LogSoftmaxNLLLoss(weight)(logits, target)
+    torch.testing.assert_close(loss, torch.nn.functional.nll_loss(
+        torch.nn.functional.log_softmax(logits, dim=1), target, weight=weight))
+    # the same by hand: minus the (weighted) mean over samples/pixels of log p(true class)
+    log_p = logits - logits.exp().sum(dim=1, keepdim=True).log()
+    picked = log_p.gather(1, target.unsqueeze(1)).squeeze(1)
+    w = torch.ones(4)[target] if weight is None else weight[target]
+    torch.testing.assert_close(loss, -(w * picked).sum() / w.sum())
+
+
+def test_lecture_loss_keeps_its_class_weights_as_a_buffer():
+    loss = L.LogSoftmaxNLLLoss([1.0, 3.0])
+    assert list(loss.state_dict()) == ["weight"] and loss.weight.dtype == torch.float32
+    assert loss.weight.tolist() == [1.0, 3.0] and list(loss.parameters()) == []
+    assert L.LogSoftmaxNLLLoss().weight is None

@@ -45,7 +45,7 @@ def test_f1_by_threshold_matches_binary_metrics_and_best_threshold_picks_the_pea
     fov = np.ones_like(truth)
     fov[:5] = False
     thresholds, f1s = metrics.f1_by_threshold(prob, truth, fov, [0.2, 0.5, 0.8])
-    for th, f1 in zip(thresholds, f1s):
+    for th, f1 in zip(thresholds, f1s, strict=True):
         assert f1 == pytest.approx(metrics.binary_metrics(prob, truth, fov, th)["f1"])
     best, best_f1 = metrics.best_threshold(prob, truth, fov)
     grid, all_f1 = metrics.f1_by_threshold(prob, truth, fov)
@@ -83,17 +83,46 @@ def test_format_table_lists_rows_and_columns():
     assert "net" in text and "0.5000" in text and "0.9000" in text and "-" in text
 
 
-def test_best_f1_threshold_picks_the_cut_with_the_highest_dice():
+def test_best_threshold_over_every_score_picks_the_cut_with_the_highest_dice():
     prob = np.array([0.1, 0.3, 0.35, 0.4, 0.8, 0.9])
     truth = np.array([0, 0, 1, 1, 1, 1], bool)
-    threshold = metrics.best_f1_threshold(prob, truth)
-    assert threshold == pytest.approx(0.35)
+    threshold, f1 = metrics.best_threshold(prob, truth, every_score=True)
+    assert threshold == 0.35 and f1 == pytest.approx(1.0)
     best = metrics.binary_metrics(prob, truth, threshold=threshold)["f1"]
     assert best == 1.0 and metrics.binary_metrics(prob, truth)["f1"] < best
     fov = np.array([1, 1, 1, 1, 1, 0], bool)
-    assert metrics.best_f1_threshold(prob, truth, fov) == pytest.approx(0.35)
+    assert metrics.best_threshold(prob, truth, fov, every_score=True)[0] == 0.35
     with pytest.raises(ValueError, match="no positive"):
-        metrics.best_f1_threshold(prob, np.zeros(6, bool))
+        metrics.best_threshold(prob, np.zeros(6, bool), every_score=True)
+    with pytest.raises(ValueError, match="not both"):
+        metrics.best_threshold(prob, truth, thresholds=[0.5], every_score=True)
+
+
+def brute_force_f1(p, t, threshold):
+    """Pooled F1 of `p >= threshold` against t, counted pixel by pixel."""
+    pred = p >= threshold
+    tp, fp, fn = np.sum(pred & t), np.sum(pred & ~t), np.sum(~pred & t)
+    return 2 * tp / (2 * tp + fp + fn)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_threshold_on_the_grid_and_over_every_score_on_random_maps(seed):
+    rng = np.random.default_rng(seed)
+    truth = [rng.random((20, 30)) < 0.15 for _ in range(2)]
+    prob = [np.clip(t * 0.25 + rng.random(t.shape) * 0.75, 0, 1).astype(np.float32) for t in truth]
+    fov = [rng.random((20, 30)) < 0.8 for _ in range(2)]
+    p = np.concatenate([a[m] for a, m in zip(prob, fov, strict=True)])
+    t = np.concatenate([a[m] for a, m in zip(truth, fov, strict=True)])
+    grid = [k / 100 for k in range(1, 100)]  # 02 and 03: the first best of 0.01 ... 0.99
+    grid_f1 = [brute_force_f1(p, t, th) for th in grid]
+    k = int(np.argmax(grid_f1))
+    assert metrics.best_threshold(prob, truth, fov) == (pytest.approx(grid[k]), pytest.approx(grid_f1[k]))
+    scores = np.unique(p)  # 05: the lowest of the distinct scores with the best F1
+    score_f1 = np.array([brute_force_f1(p, t, s) for s in scores])
+    best = scores[np.flatnonzero(np.isclose(score_f1, score_f1.max(), rtol=1e-12))[0]]
+    threshold, f1 = metrics.best_threshold(prob, truth, fov, every_score=True)
+    assert threshold == float(best) and f1 == pytest.approx(score_f1.max())
+    assert f1 >= metrics.best_threshold(prob, truth, fov)[1]  # every score includes the grid's best cut
 
 
 def test_reconstruction_errors_are_mean_squared_and_absolute():

@@ -67,7 +67,7 @@ def test_layerwise_stages_train_the_right_weights(fashion):
     assert ae.max_change(new_before, second) > 1e-3
     assert stage2["train_loss"][-1] < stage2["train_loss"][0]
     clf = ae.classifier(ae.unfreeze(ae.stack_encoders(first.encoder, second.encoder)))
-    assert ae.count_parameters(clf, trainable_only=True) == ae.count_parameters(clf)
+    assert training.count_parameters(clf, trainable_only=True) == training.count_parameters(clf)
     second_before = ae.snapshot(second.encoder)
     train(clf, X, y, nn.NLLLoss(), lr=0.01, num_epochs=3)
     assert ae.max_change(second_before, second.encoder) > 0.0  # the stacked layer is fine-tuned, not dropped

@@ -4,13 +4,13 @@ import time
 import pytest
 import torch
 
-from course_utils import metrics, segmentation, training
+from course_utils import losses, metrics, segmentation, training
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
 
 def crop_tensors(cases, num_crops, size, seed):
-    inputs = [segmentation.normalize_image(c.image, c.fov) for c in cases]
+    inputs = [segmentation.standardise_in_fov(c.image, c.fov) for c in cases]
     labels = [segmentation.make_labels(c.vessels, c.fov) for c in cases]
     return segmentation.make_crop_set(inputs, labels, num_crops, size, seed)
 
@@ -30,11 +30,11 @@ def test_short_unet_training_reaches_vessel_auc_above_chance(real_drive):
     net = segmentation.UNet(base=8, depth=2)
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = time.perf_counter()
-    history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), segmentation.PixelNLLLoss(),
+    history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), losses.LogSoftmaxNLLLoss(),
                            optimizer, num_epochs=4, device="cpu")
     assert history["train_loss"][-1] < history["train_loss"][0]
     case = real_drive.test[0]
-    probs = segmentation.predict_probs(net, segmentation.normalize_image(case.image, case.fov))
+    probs = segmentation.predict_probs(net, segmentation.standardise_in_fov(case.image, case.fov))
     score = segmentation.vessel_probability(probs, case.fov)
     result = metrics.binary_metrics(score, case.vessels, case.fov)
     print(f"vessel AUC inside the FOV after {time.perf_counter() - start:.1f} s: {result['auc']:.3f}")

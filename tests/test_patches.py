@@ -29,8 +29,8 @@ def test_extract_patches_matches_slicing():
     tops, lefts = np.array([0, 5, 10]), np.array([6, 0, 3])
     out = patches.extract_patches(image, tops, lefts, (10, 11))
     assert out.shape == (3, 10, 11, 3)
-    for k, (t, l) in enumerate(zip(tops, lefts)):
-        np.testing.assert_array_equal(out[k], image[t:t + 10, l:l + 11])
+    for k, (top, left) in enumerate(zip(tops, lefts, strict=True)):
+        np.testing.assert_array_equal(out[k], image[top:top + 10, left:left + 11])
     grey = patches.extract_patches(image[..., 0], tops, lefts, (10, 11))
     np.testing.assert_array_equal(grey, out[..., 0])
 
@@ -62,14 +62,14 @@ def test_sample_positions_centre_inside_fov():
     fov[20:30, 30:35] = True
     tops, lefts = patches.sample_positions(fov.shape, (11, 10), 1000, np.random.default_rng(0), fov=fov)
     assert fov[tops + 5, lefts + 5].all()
-    assert len(set(zip(tops, lefts))) == 50  # all 10×5 allowed centres, drawn with replacement
+    assert len(set(zip(tops, lefts, strict=True))) == 50  # all 10×5 allowed centres, drawn with replacement
     with pytest.raises(ValueError, match="FOV"):
         patches.sample_positions(fov.shape, (11, 10), 5, np.random.default_rng(0), fov=np.zeros_like(fov))
 
 
 def test_sample_positions_without_replacement_when_enough():
     tops, lefts = patches.sample_positions((30, 30), (10, 10), 300, np.random.default_rng(0))
-    assert len(set(zip(tops, lefts))) == 300
+    assert len(set(zip(tops, lefts, strict=True))) == 300
 
 
 def test_sample_patches_shapes_labels_and_seed():
@@ -115,29 +115,29 @@ def test_tiling_round_trip_is_exact(H, W, patch, overlap):
     stride = max(1, patch // 2 - 1) if overlap else None
     if patch > min(H, W):
         with pytest.raises(ValueError, match="patch_"):
-            patches.tile_grid((H, W), (patch, patch), stride)
+            patches.tile_corners((H, W), (patch, patch), stride)
         return
     image = random_image(H, W, seed=H + patch)
-    tops, lefts = patches.tile_grid(image.shape, (patch, patch), stride)
+    tops, lefts = patches.tile_corners(image.shape, (patch, patch), stride)
     tiles = patches.extract_patches(image, tops, lefts, (patch, patch))
     np.testing.assert_array_equal(patches.tiles_to_image(tiles, tops, lefts, image.shape), image)
     grey = patches.tiles_to_image(tiles[..., 0], tops, lefts, image.shape)
     np.testing.assert_array_equal(grey, image[..., 0])
 
 
-def test_tile_grid_non_overlapping_count_and_overlap_mean():
-    tops, lefts = patches.tile_grid((584, 565), (10, 10))
+def test_tile_corners_non_overlapping_count_and_overlap_mean():
+    tops, lefts = patches.tile_corners((584, 565), (10, 10))
     assert len(tops) == 59 * 57
-    tops, lefts = patches.tile_grid((4, 3), (2, 2), stride=1)
+    tops, lefts = patches.tile_corners((4, 3), (2, 2), stride=1)
     tiles = np.stack([np.full((2, 2), float(k)) for k in range(len(tops))])
     out = patches.tiles_to_image(tiles, tops, lefts, (4, 3))
     assert out[0, 0] == 0 and out[3, 2] == len(tops) - 1
     assert out[1, 1] == pytest.approx(np.mean([0, 1, 2, 3]))
 
 
-def test_tile_grid_stride_above_patch_is_reduced_to_patch():
-    wide = patches.tile_grid((37, 23), (5, 4), stride=50)
-    plain = patches.tile_grid((37, 23), (5, 4))
+def test_tile_corners_stride_above_patch_is_reduced_to_patch():
+    wide = patches.tile_corners((37, 23), (5, 4), stride=50)
+    plain = patches.tile_corners((37, 23), (5, 4))
     np.testing.assert_array_equal(wide[0], plain[0])
     np.testing.assert_array_equal(wide[1], plain[1])
 

@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_utils import segmentation as S
-
+from course_utils.losses import LogSoftmaxNLLLoss
+from course_utils.training import count_parameters
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -36,12 +37,12 @@ def test_make_labels_rejects_non_boolean_masks():
         S.make_labels(vessels.astype(np.float32) * 0.7, fov)
 
 
-def test_normalize_image_standardises_inside_fov():
+def test_standardise_in_fov_standardises_inside_fov():
     rng = np.random.default_rng(0)
     image = rng.uniform(0.2, 0.9, (20, 30, 3)).astype(np.float32)
     fov = np.zeros((20, 30), bool)
     fov[3:17, 4:25] = True
-    x = S.normalize_image(image, fov)
+    x = S.standardise_in_fov(image, fov)
     assert x.shape == (3, 20, 30) and x.dtype == np.float32
     assert (x[:, ~fov] == 0).all()
     np.testing.assert_allclose(x[:, fov].mean(axis=1), 0, atol=1e-5)
@@ -60,7 +61,7 @@ def test_random_crops_are_plain_windows_of_the_source():
     x, y = coded_pair()
     X, Y = S.random_crops(x, y, num_crops=5, size=16, rng=np.random.default_rng(3))
     assert X.shape == (5, 3, 16, 16) and Y.shape == (5, 16, 16)
-    for crop, labels in zip(X, Y):
+    for crop, labels in zip(X, Y, strict=True):
         top, left = int(crop[0, 0, 0]), int(crop[1, 0, 0])
         np.testing.assert_array_equal(crop, x[:, top:top + 16, left:left + 16])
         np.testing.assert_array_equal(labels, y[top:top + 16, left:left + 16])
@@ -136,7 +137,7 @@ def test_segnet_layers_match_the_lecture():
     assert (net.conv1.in_channels, net.conv1.out_channels, net.conv1.kernel_size) == (3, 64, (3, 3))
     assert (net.conv2.in_channels, net.conv2.out_channels, net.conv2.padding) == (64, 3, (1, 1))
     assert net.pool.return_indices and net.pool.kernel_size == 2 and net.pool.stride == 2
-    assert S.count_parameters(net) == 3 * 64 * 9 + 64 + 64 * 3 * 9 + 3
+    assert count_parameters(net) == 3 * 64 * 9 + 64 + 64 * 3 * 9 + 3
 
 
 @pytest.mark.parametrize("h,w", [(565, 584), (37, 53)])
@@ -193,7 +194,7 @@ def test_unet_switches_batch_norm_dropout_width_and_depth():
     assert any(isinstance(m, nn.Dropout2d) and m.p == 0.3 for m in net.modules())
     assert net.head.in_channels == 4 and net.down[-1][0].out_channels == 16
     assert net(torch.randn(1, 1, 12, 20)).shape == (1, 2, 12, 20)
-    assert S.count_parameters(S.UNet(base=8)) < S.count_parameters(S.UNet(base=16))
+    assert count_parameters(S.UNet(base=8)) < count_parameters(S.UNet(base=16))
 
 
 @pytest.mark.parametrize("h,w,base", [(565, 584, 4), (37, 53, 16)])
@@ -233,6 +234,25 @@ def test_predict_probs_with_flips_is_flip_invariant_and_exact_for_symmetric_nets
     torch.testing.assert_close(S.predict_probs(pointwise, x, flips=True), S.predict_probs(pointwise, x))
 
 
+@pytest.mark.parametrize("flips", [False, True])
+def test_predict_probs_of_a_one_channel_net_is_the_sigmoid_of_the_padded_and_cropped_logits(flips):
+    torch.manual_seed(0)
+    net = S.UNet(3, num_classes=1, base=4, depth=3).eval()  # notebook 05's vessel U-Net, stride 8
+    x = torch.randn(3, 37, 53)
+    padded = torch.zeros(1, 3, 40, 56)
+    padded[0, :, :37, :53] = x
+    views = [(), (-1,), (-2,), (-2, -1)] if flips else [()]
+    with torch.no_grad():  # each mirror image is padded at its own bottom/right, then mirrored back
+        maps = [torch.sigmoid(net(S.pad_to_multiple(x.flip(d)[None], 8))[0, :, :37, :53]).flip(d) for d in views]
+        plain = torch.sigmoid(net(padded)[0, :, :37, :53])
+    probs = S.predict_probs(net, x, flips=flips)
+    assert probs.shape == (1, 37, 53) and not net.training
+    torch.testing.assert_close(probs, sum(maps) / len(maps))
+    if not flips:  # what notebook 05 scores: identical to the last bit
+        assert torch.equal(probs, plain)
+    assert not torch.allclose(probs.sum(0), torch.ones(37, 53))  # a sigmoid, not a softmax over one channel
+
+
 def test_vessel_probability_renormalises_inside_fov():
     probs = torch.tensor([[[0.5, 0.1]], [[0.25, 0.6]], [[0.25, 0.3]]])
     fov = np.array([[True, False]])
@@ -243,13 +263,6 @@ def test_vessel_probability_renormalises_inside_fov():
 def test_predicted_labels_is_the_argmax():
     probs = torch.tensor([[[0.7, 0.1]], [[0.2, 0.3]], [[0.1, 0.6]]])
     assert S.predicted_labels(probs).tolist() == [[0, 2]]
-
-
-def test_pixel_nll_loss_matches_cross_entropy():
-    logits, y = torch.randn(2, 3, 5, 4), torch.randint(0, 3, (2, 5, 4))
-    torch.testing.assert_close(S.PixelNLLLoss()(logits, y), F.cross_entropy(logits, y))
-    weight = torch.tensor([0.5, 2.0, 1.0])
-    torch.testing.assert_close(S.PixelNLLLoss(weight)(logits, y), F.cross_entropy(logits, y, weight=weight))
 
 
 def test_class_weights_favour_rare_classes():
@@ -265,7 +278,7 @@ def test_small_unet_learns_a_toy_segmentation():
     torch.manual_seed(0)
     X = torch.randn(4, 3, 16, 16)
     y = (X[:, 0] > 0).long() + (X[:, 1] > 1).long()
-    net, loss_fn = S.UNet(base=4, depth=2), S.PixelNLLLoss()
+    net, loss_fn = S.UNet(base=4, depth=2), LogSoftmaxNLLLoss()
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     first = loss_fn(net(X), y).item()
     for _ in range(30):

@@ -163,3 +163,42 @@ def test_fit_best_rejects_an_unknown_mode():
     net, optimizer = _setup()
     with pytest.raises(ValueError, match="mode"):
         training.fit_best(net, [], nn.MSELoss(), optimizer, 1, "cpu", [], mode="best")
+
+
+def test_count_parameters_of_a_module_or_of_parameters_all_or_trainable():
+    net = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2, bias=False))
+    assert training.count_parameters(net) == 5 * 3 + 3 + 3 * 2
+    net[0].bias.requires_grad_(False)
+    assert training.count_parameters(net) == 24  # frozen weights still count by default
+    assert training.count_parameters(net, trainable_only=True) == 24 - 3
+    assert training.count_parameters(net[2].parameters()) == 6  # any iterable of parameters, e.g. a generator
+    assert training.count_parameters([net[0].weight, net[0].bias], trainable_only=True) == 15
+    assert training.count_parameters([]) == 0
+
+
+def test_trainable_parameters_are_the_ones_requiring_gradients_in_order():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    net[0].weight.requires_grad_(False)
+    assert [id(p) for p in training.trainable_parameters(net)] == [id(net[0].bias), id(net[1].weight), id(net[1].bias)]
+
+
+def test_extend_history_appends_each_curve_and_leaves_the_loader_state_out():
+    history = {"train_loss": [3.0, 2.0], "epoch_time": [0.1, 0.1]}
+    more = {"train_loss": [1.5], "val_loss": [1.7], "epoch_time": [0.2], "loader_state": ["generator state"]}
+    assert training.extend_history(history, more) is history
+    assert history == {"train_loss": [3.0, 2.0, 1.5], "epoch_time": [0.1, 0.1, 0.2], "val_loss": [1.7]}
+    assert more["train_loss"] == [1.5]  # the further history is left as it was
+
+
+def test_fit_then_extend_history_equals_one_longer_fit():
+    def run(epochs_per_call):
+        torch.manual_seed(0)
+        net = nn.Linear(3, 2)
+        X, y = torch.randn(24, 3), torch.randint(0, 2, (24,))
+        loader = training.TensorLoader(X, y, batch_size=8, seed=0)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+        history = {}
+        for epochs in epochs_per_call:
+            training.extend_history(history, training.fit(net, loader, nn.CrossEntropyLoss(), optimizer, epochs, "cpu"))
+        return history
+    assert run([2, 1])["train_loss"] == run([3])["train_loss"] and len(run([2, 1])["epoch_time"]) == 3
