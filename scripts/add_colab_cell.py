@@ -20,9 +20,12 @@ CELL = '''\
 # Google Colab (or any Python without the course package): install it; elsewhere this cell does nothing.
 COURSE_REPO = "{url}"
 try:
-    import course_utils
+    import course_utils  # noqa: F401  (only: is the package there?)
 except ImportError:
-    import importlib, subprocess, sys
+    import importlib
+    import subprocess
+    import sys
+
     subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", f"git+{{COURSE_REPO}}"])
     importlib.invalidate_caches()
     from course_utils import runtime

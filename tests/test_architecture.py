@@ -1,6 +1,7 @@
 """The package's import graph points one way (docs/architecture.md): notebooks → course_utils; inside it, the data
 layer (course_utils.datasets) imports nothing else of the package, models/metrics/plotting read no data, no cycles."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,36 @@ def test_no_import_cycles():
         if node not in state:
             visit(node, [node])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def documented_graph():
+    """{module: set of modules} from the arrows in the first code block of docs/architecture.md."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```")[1]
+    edges = {}
+    for line in block.splitlines():
+        for statement in re.split(r"\s{2,}", line.strip()):
+            if "──►" not in statement or statement.startswith("notebooks"):
+                continue
+            sources, _, targets = statement.partition("──►")
+            sources = [re.sub(r"\s*\(.*\)", "", s).strip() for s in sources.split(",")]
+            targets = set() if "nothing" in targets else {t.strip() for t in targets.split(",")}
+            for source in sources:
+                edges.setdefault(source, set()).update(targets)
+    return edges
+
+
+def top_level_graph():
+    """The import graph between top-level modules, the data layer taken as one (`datasets`)."""
+    def top(name):
+        return name.removeprefix("course_utils.").split(".")[0]
+    graph = {}
+    for name, targets in import_graph().items():
+        if name == "course_utils":
+            continue
+        graph.setdefault(top(name), set()).update(top(t) for t in targets if t != "course_utils")
+    return {name: targets - {name} for name, targets in graph.items()}
+
+
+def test_the_documented_graph_is_the_graph():
+    assert documented_graph() == top_level_graph()

@@ -90,4 +90,4 @@ def test_01b_cell_fails_the_check_when_helpers_leave_the_model(stand_in_env):
     undo = "training.place = lambda net, device, who=None: net  # the helpers as they were: nothing moved"
     with pytest.raises(CellExecutionError, match="same device"):
         run("01b_fashion_mnist_layerwise_pretraining.ipynb",
-            changes=[added_after("from course_utils import data, metrics, plotting, training", undo)])
+            changes=[added_after("from course_utils import datasets, metrics, plotting, training", undo)])

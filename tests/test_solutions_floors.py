@@ -14,13 +14,19 @@ def random_images(n=200, d=64, seed=0):
     return torch.rand(n, d, generator=torch.Generator().manual_seed(seed))
 
 
-def test_stage1_optimiser_never_updates_an_appended_block():
-    # 01b solutions, exercise 2: the lecture's bug, reproduced with course_utils' fit
+def stacked_network():
+    """01b's stage 2 on small sizes: a trained-looking first autoencoder with a new block appended to its encoder;
+    returns (first autoencoder, the new block, the stacked network), seeded."""
     torch.manual_seed(0)
-    X = random_images()
     first = ae.mlp_autoencoder((64, 16))
     block = ae.relu_mlp([16, 16, 16])
-    net = ae.Autoencoder(nn.Sequential(first.encoder, block), first.decoder)
+    return first, block, ae.Autoencoder(nn.Sequential(first.encoder, block), first.decoder)
+
+
+def test_stage1_optimiser_never_updates_an_appended_block():
+    # 01b solutions, exercise 2: the lecture's bug, reproduced with course_utils' fit
+    first, block, net = stacked_network()
+    X = random_images()
     stale = torch.optim.SGD(first.parameters(), lr=0.5, momentum=0.9)
     block_before, layer1_before = ae.snapshot(block), ae.snapshot(first.encoder)
     training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), stale, 2, "cpu")
@@ -31,11 +37,8 @@ def test_stage1_optimiser_never_updates_an_appended_block():
 
 def test_make_sgd_over_the_whole_network_does_update_the_block():
     # the fix the 01b solution contrasts with the bug
-    torch.manual_seed(0)
+    _, block, net = stacked_network()
     X = random_images()
-    first = ae.mlp_autoencoder((64, 16))
-    block = ae.relu_mlp([16, 16, 16])
-    net = ae.Autoencoder(nn.Sequential(first.encoder, block), first.decoder)
     before = ae.snapshot(block)
     training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), ae.make_sgd(net, 0.5), 2, "cpu")
     assert ae.max_change(before, block) > 1e-4
