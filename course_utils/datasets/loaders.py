@@ -15,6 +15,7 @@ from .catalog import (
     BCCD_SPLITS,
     CELL_NAME,
     CELL_SIZE,
+    DRIVE_NUMBERS,
     DRIVE_SIZE,
     FASHION_CLASSES,
     SMEAR_NAME,
@@ -131,8 +132,9 @@ def drive_test_note(folder, held_out):
         return (f"{folder / 'test' / '1st_manual'} is absent (the current official release ships no test "
                 f"labels), so training images {number_range(train)} are used for training and "
                 f"{number_range(evaluate)} are held out for evaluation.")
-    return ("Training on images 21-40, evaluation on the official test images 01-20 against the 1st observer "
-            "(vessels); the 2nd observer (vessels2) is there for a human-vs-human comparison.")
+    return (f"Training on images {number_range(DRIVE_NUMBERS['training'])}, evaluation on the official test images "
+            f"{number_range(DRIVE_NUMBERS['test'])} against the 1st observer (vessels); the 2nd observer (vessels2) "
+            f"is there for a human-vs-human comparison.")
 
 
 def load_drive(source="auto", root=None):
