@@ -42,10 +42,21 @@ def tensor_digest(t, full=False):
     return (tuple(t.shape), str(t.dtype), _sha(_tensor_bytes(sample)), repr(total))
 
 
+def _constant(c, depth=0):
+    """A code constant as text that is the same in every process: nested code by its own digest, set constants
+    sorted (their repr follows the process's string hashing, e.g. `x in {"cuda", "xpu"}` in torch.optim)."""
+    if isinstance(c, types.CodeType):
+        return _code(c, depth + 1)
+    if isinstance(c, frozenset):
+        return ("frozenset", sorted(repr(_constant(x, depth)) for x in c))
+    if isinstance(c, tuple):
+        return tuple(_constant(x, depth) for x in c)
+    return repr(c)
+
+
 def _code(code, depth=0):
     """Bytecode, names and constants of a code object, nested code included (functions' `describe`)."""
-    consts = tuple(_code(c, depth + 1) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts)
-    return (code.co_name, _sha(code.co_code), code.co_names, consts)
+    return (code.co_name, _sha(code.co_code), code.co_names, tuple(_constant(c, depth) for c in code.co_consts))
 
 
 def _function(fn, depth, seen):

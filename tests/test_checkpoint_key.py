@@ -184,3 +184,25 @@ def test_key_ignores_the_device_and_loader_progress_is_part_of_it():
     list(loader)  # one epoch drawn: the next batches come in another order
     assert fingerprint.training_key(net, loader, nn.NLLLoss(), opt, 2)["data"] != key["data"]
     assert set(key) == set(fingerprint.PARTS)
+
+
+KEY_IN_A_NEW_PROCESS = """
+import torch
+from torch import nn
+from course_utils import fingerprint, training
+torch.manual_seed(0)
+net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+loader = training.TensorLoader(torch.rand(8, 4), torch.zeros(8, dtype=torch.long), 4, seed=0)
+print(fingerprint.training_key(net, loader, nn.CrossEntropyLoss(), optimizer, 2))
+"""
+
+
+def test_key_is_the_same_in_every_process():
+    # a kernel restart must find its checkpoint: string hashing (set order) differs from process to process
+    import os
+    import subprocess
+    import sys
+    keys = {subprocess.run([sys.executable, "-c", KEY_IN_A_NEW_PROCESS], capture_output=True, text=True, check=True,
+                           env=dict(os.environ, PYTHONHASHSEED=str(seed))).stdout for seed in range(6)}
+    assert len(keys) == 1, keys
