@@ -335,14 +335,14 @@ def hits(points, centroids, radius):
 
 def pointing_score(peaks, centroid_lists, radius):
     """Share of images whose peak (x, y) is within `radius` of one of its centroids (04, pointing)."""
-    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists, strict=False)]))
+    return float(np.mean([hits(p, c, radius)[0] for p, c in zip(peaks, centroid_lists)]))
 
 
 def random_point_score(shapes, centroid_lists, radius, num_points=2000, seed=0):
     """Baseline: expected pointing score of a uniformly random point in each H×W image (04, pointing)."""
     rng = np.random.default_rng(seed)
     scores = []
-    for (height, width), centroids in zip(shapes, centroid_lists, strict=False):
+    for (height, width), centroids in zip(shapes, centroid_lists):
         points = rng.uniform([0, 0], [width, height], size=(num_points, 2))
         scores.append(hits(points, centroids, radius).mean())
     return float(np.mean(scores))
@@ -403,7 +403,7 @@ def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
     `negatives` box-free ones per photograph (label 0); returns (X, y) (04 solutions, BCCD)."""
     rng = np.random.default_rng(seed)
     crops, labels = [], []
-    for image, boxes in zip(images, box_lists, strict=False):
+    for image, boxes in zip(images, box_lists):
         image_crops, image_labels = object_crops(shrink(image, scale), np.asarray(boxes) * scale, side, side / 8,
                                                  negatives, rng)
         crops += image_crops

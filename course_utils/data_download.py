@@ -37,8 +37,7 @@ from .datasets.catalog import (
     DRIVE_NUMBERS,
     FASHION_COUNTS,
     FASHION_FILES,
-    drive_held_out_numbers,
-    number_range,
+    drive_held_out_evaluation,
 )
 from .datasets.integrity import (
     dataset_status,
@@ -48,7 +47,7 @@ from .datasets.integrity import (
     verify_dataset,
     write_manifest,
 )
-from .datasets.layout import fashion_content_problem
+from .datasets.layout import fashion_content_problem, has_drive_test_labels
 from .datasets.location import data_root
 from .datasets.reading import DataError
 from .datasets.sources import FIX_REAL, FIX_SYNTHETIC
@@ -234,9 +233,8 @@ def import_dataset(dataset, sources, root, force):
     count = install(dataset, root, force, lambda staging, new: stage_import(dataset, sources, staging, new))
     print(f"imported {DATASETS[dataset]} into {root / DATASETS[dataset]}: {count} files verified, "
           f"manifest {manifest_path(root, dataset)}")
-    if dataset == "drive" and not (root / DATASETS["drive"] / "test" / "1st_manual").is_dir():
-        print("note: this copy has no test labels (test/1st_manual); the notebooks evaluate on held-out "
-              f"training images {number_range(drive_held_out_numbers()[1])} instead")
+    if dataset == "drive" and not has_drive_test_labels(root / DATASETS["drive"]):
+        print(f"note: this copy has no test labels (test/1st_manual); the {drive_held_out_evaluation()} instead")
 
 
 def fashion_sets(folder):

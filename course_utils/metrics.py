@@ -9,7 +9,7 @@ def _flat(values, fov=None):
     """Pool one array or a list of per-image arrays into a 1-D vector, keeping FOV pixels only."""
     if isinstance(values, (list, tuple)):
         masks = fov if fov is not None else [None] * len(values)
-        return np.concatenate([_flat(v, m) for v, m in zip(values, masks, strict=False)])
+        return np.concatenate([_flat(v, m) for v, m in zip(values, masks)])
     values = np.asarray(values)
     if fov is None:
         return values.ravel()

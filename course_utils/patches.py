@@ -70,7 +70,7 @@ def sample_patches(images, labels, patch_hw, per_image, seed=0, fovs=None):
     """Random patches of every image and the matching label patches as float32 tensors X, y (section 2)."""
     rng = np.random.default_rng(seed)
     X, y = [], []
-    for i, (image, label) in enumerate(zip(images, labels, strict=False)):
+    for i, (image, label) in enumerate(zip(images, labels)):
         fov = None if fovs is None else fovs[i]
         tops, lefts = sample_positions(image.shape, patch_hw, per_image, rng, fov)
         X.append(to_vectors(extract_patches(image, tops, lefts, patch_hw)))

@@ -77,7 +77,7 @@ def random_crops(x, y, num_crops, size, rng):
 def make_crop_set(inputs, labels, num_crops, size, seed=0):
     """Stack num_crops seeded random crops from every (input, label) pair into tensors N×C×s×s and N×s×s (03)."""
     rng = np.random.default_rng(seed)
-    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels, strict=False)]
+    pairs = [random_crops(x, y, num_crops, size, rng) for x, y in zip(inputs, labels)]
     X = torch.from_numpy(np.concatenate([p[0] for p in pairs]))
     y = torch.from_numpy(np.concatenate([p[1] for p in pairs]))
     return X, y

@@ -273,7 +273,7 @@ def _remember_loader(loader, history):
 
 def _restore_loader(loader, history):
     """Put back the states saved by _remember_loader (fit, on resume)."""
-    for generator, state in zip(_generators(loader), history.get("loader_state", []), strict=False):
+    for generator, state in zip(_generators(loader), history.get("loader_state", [])):
         generator.set_state(state)
 
 

@@ -53,6 +53,11 @@ def number_range(numbers):
     return f"{numbers[0]:02d}-{numbers[-1]:02d}"
 
 
+def drive_held_out_evaluation():
+    """What the notebooks evaluate on without test labels, in words (status report, importer)."""
+    return f"notebooks evaluate on held-out training images {number_range(drive_held_out_numbers()[1])}"
+
+
 # ---------------------------------------------------------------- ALL-IDB (notebook 04)
 CELL_SIZE = (257, 257)  # ALL_IDB2 crops, width × height
 SMEAR_SIZES = ((2592, 1944), (1712, 1368))  # ALL_IDB1 photographs of the two cameras

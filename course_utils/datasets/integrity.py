@@ -3,16 +3,7 @@ of `data_download.py status` and notebook 00."""
 import hashlib
 from pathlib import Path
 
-from .catalog import (
-    ALL_IDB_FOLDERS,
-    CELL_NAME,
-    CELL_SIZE,
-    DATASETS,
-    SMEAR_NAME,
-    SYNTHETIC,
-    drive_held_out_numbers,
-    number_range,
-)
+from .catalog import ALL_IDB_FOLDERS, CELL_NAME, CELL_SIZE, DATASETS, SMEAR_NAME, SYNTHETIC, drive_held_out_evaluation
 from .layout import fashion_content_problem, has_drive_test_labels, listing, structure_problem
 from .loaders import load_bccd, load_drive, load_fashion_mnist, read_smear
 from .location import data_root
@@ -104,8 +95,7 @@ def _status_row(dataset, root):
                         action=f"re-import: {FIX_REAL[dataset]}")
     detail = "checksums match" if imported else "no manifest (not imported here); every file decoded and checked"
     if dataset == "drive" and not has_drive_test_labels(folder):
-        evaluated = number_range(drive_held_out_numbers()[1])
-        detail += f"; no test labels: notebooks evaluate on held-out training images {evaluated}"
+        detail += f"; no test labels: {drive_held_out_evaluation()}"
     return dict(row, detail=detail)
 
 
