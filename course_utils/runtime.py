@@ -106,6 +106,48 @@ def _check_common(params):
               f"data_source must be one of {SOURCES} (got {params['data_source']!r})")
 
 
+def or_none(spec):
+    """A range for `start(ranges=...)` that also accepts None (a value left to be chosen on validation)."""
+    return ("or None", spec)
+
+
+def _describe_range(spec):
+    """Readable text of one range: 'an integer from 1 to 500', 'one of ...', '... or None'."""
+    if isinstance(spec, tuple) and spec[:1] == ("or None",):
+        return _describe_range(spec[1]) + ", or None"
+    if isinstance(spec, list):
+        return "one of " + ", ".join(repr(v) for v in spec)
+    lo, hi, *step = spec
+    if step:
+        return f"a multiple of {step[0]} from {lo} to {hi}"
+    kind = "an integer" if _is_int(lo) and _is_int(hi) else "a number"
+    return f"{kind} from {lo:g} to {hi:g}"
+
+
+def in_range(value, spec):
+    """True when a parameter value satisfies its range (the forms `start(ranges=...)` accepts)."""
+    if isinstance(spec, tuple) and spec[:1] == ("or None",):
+        return value is None or in_range(value, spec[1])
+    if isinstance(spec, list):
+        return any(value is v or (type(value) is type(v) and value == v) for v in spec)
+    lo, hi, *step = spec
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    if (step or (_is_int(lo) and _is_int(hi))) and not _is_int(value):
+        return False
+    return lo <= value <= hi and (not step or value % step[0] == 0)
+
+
+def check_ranges(params, ranges):
+    """Stop at the first parameter outside its declared range, naming it, the range and the value (start)."""
+    unknown = sorted(set(ranges) - set(params))
+    if unknown:
+        raise ValueError(f"ranges names parameters that start() was not given: {unknown}")
+    for name, spec in ranges.items():
+        check(in_range(params[name], spec),
+              f"{name} must be {_describe_range(spec)} (got {params[name]!r})")
+
+
 def mode_line(smoke):
     """Banner line describing the schedule mode."""
     if smoke:
@@ -122,9 +164,15 @@ def source_line(dataset, source, root):
             f"task (import the real data: {DATA_COMMAND} status)")
 
 
-def start(title, dataset=None, data_source="auto", seed=0, smoke=None, **params):
-    """Validate the parameters cell, apply smoke overrides, seed, pick the device, print the banner."""
+def start(title, dataset=None, data_source="auto", seed=0, smoke=None, ranges=None, **params):
+    """Validate the parameters cell, apply smoke overrides, seed, pick the device, print the banner.
+
+    `ranges` maps a parameter to its valid values, checked on the student's values before any smoke override:
+    `(lo, hi)` a number (an integer when both bounds are integers), `(lo, hi, step)` an integer multiple of
+    step, `[a, b, ...]` one of these values, `runtime.or_none(range)` that range or None.
+    """
     params = dict(params, data_source=data_source, seed=seed)
+    check_ranges(params, ranges or {})
     _check_common(params)
     smoke_mode = is_smoke()
     if smoke_mode and smoke:

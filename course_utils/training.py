@@ -57,6 +57,13 @@ def _place_loss(loss_fn, device):
         place(loss_fn, device, "loss")
 
 
+def set_trainable(module, trainable=True):
+    """Freeze (`trainable=False`) or unfreeze every parameter of a module and return the module (01b, 04, 05)."""
+    for p in module.parameters():
+        p.requires_grad_(trainable)
+    return module
+
+
 def trainable_parameters(net):
     """The parameters of `net` that require gradients: what an optimiser should update (01b stages, 04 training)."""
     return [p for p in net.parameters() if p.requires_grad]

@@ -202,3 +202,11 @@ def test_fit_then_extend_history_equals_one_longer_fit():
             training.extend_history(history, training.fit(net, loader, nn.CrossEntropyLoss(), optimizer, epochs, "cpu"))
         return history
     assert run([2, 1])["train_loss"] == run([3])["train_loss"] and len(run([2, 1])["epoch_time"]) == 3
+
+
+def test_set_trainable_freezes_and_unfreezes_every_parameter():
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    assert training.set_trainable(net[0], False) is net[0]
+    assert training.count_parameters(net, trainable_only=True) == 4 * 2 + 2
+    training.set_trainable(net[0])
+    assert training.count_parameters(net, trainable_only=True) == 3 * 4 + 4 + 4 * 2 + 2
