@@ -2,6 +2,7 @@
 them, the checks a copy must pass, and `resnet18-weights --from FILE` of the data command, which imports a
 downloaded copy into that folder. A file is never unpickled beyond plain tensors (torch.load weights_only=True)."""
 import hashlib
+import pickle
 import re
 import shutil
 from pathlib import Path
@@ -77,9 +78,12 @@ def load_checked(path):
     if problem is None:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # truncated zip, not a torch file, a pickle that asks for code: all refused
+        except pickle.UnpicklingError:  # weights_only=True refused to build an object: nothing was executed
+            problem = (f"{path} asks to build objects other than tensors when loaded; it was refused and nothing "
+                       f"in it was run")
+        except Exception as error:  # a truncated zip, not a torch file at all
             first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-            problem = f"{path} cannot be read as plain weights ({type(error).__name__}: {first})"
+            problem = f"{path} cannot be read as a torch weights file ({type(error).__name__}: {first})"
         else:
             problem = state_problem(state, path)
     if problem:
