@@ -109,6 +109,9 @@ def stage_fashion(sources, new):
     tree, names = find_fashion_folder([Tree(s) for s in sources], sources)
     raw = new / DATASETS["fashion_mnist"] / "raw"
     limit = IMPORT_LIMIT_BYTES["fashion_mnist"]
+    plan = Plan("fashion_mnist")
+    plan.files = {f"raw/{name}": (tree, path) for name, path in names.items()}
+    plan.check_room(new)  # declared (for .gz: compressed) sizes; decompression stops at the ceiling too
     given = {}
     for name, path in names.items():
         packed = path.endswith(".gz")

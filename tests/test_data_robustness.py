@@ -270,3 +270,36 @@ def test_help_parses_before_importing_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env=dict(os.environ, PYTHONPATH=str(ROOT)), check=True).stdout
     assert out.split()[-2:] == ["False", "False"]
+
+
+# ---------------------------------------------------------------- the one temp-then-rename writer
+WRITER = """
+import sys
+from pathlib import Path
+from course_utils.atomic import write_atomically
+target, tag = Path(sys.argv[1]), sys.argv[2]
+for i in range(10):
+    write_atomically(target, lambda tmp: tmp.write_bytes(tag.encode() * 200000))
+"""
+
+
+def test_two_processes_writing_one_file_both_finish_and_the_file_is_whole(tmp_path):
+    target = tmp_path / "shared.bin"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(target), tag], env=env, stderr=subprocess.PIPE)
+               for tag in "ab"]
+    errors = [w.communicate()[1].decode() for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    assert target.read_bytes() in (b"a" * 200000, b"b" * 200000)
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.bin"]  # no temp file left
+
+
+def test_a_failed_write_leaves_no_temp_file(tmp_path):
+    from course_utils.atomic import write_atomically
+
+    def broken(tmp):
+        tmp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    with pytest.raises(OSError):
+        write_atomically(tmp_path / "out.bin", broken)
+    assert list(tmp_path.iterdir()) == []
