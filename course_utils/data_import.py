@@ -91,11 +91,13 @@ class Tree:
 
     def folders(self, name, depth=SEARCH_DEPTH):
         """Prefixes ('a/b/name', or '' for the source itself) of folders called name, at most depth levels down."""
-        found = {""} if self.zip is None and self.source.name == name else set()
+        if self.zip is None and self.source.name == name:
+            return [""]  # the folder given is the part itself; it is not searched further
+        found = set()
         for rel in self.files:
             parts = rel.split("/")[:-1]
-            found |= {"/".join(parts[:i + 1]) for i, part in enumerate(parts[:depth + 1]) if part == name}
-        return sorted(p for p in found if not any(q and p.startswith(q + "/") for q in found))
+            found |= {"/".join(parts[:i + 1]) for i, part in enumerate(parts[:depth]) if part == name}
+        return sorted(p for p in found if not any(p.startswith(q + "/") for q in found))
 
     def under(self, prefix):
         """{path relative to prefix: path in the tree} of every file below the folder prefix."""
