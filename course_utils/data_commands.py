@@ -241,7 +241,9 @@ def make_synthetic(root):
 def print_status(root, extra_rows=()):
     """`status`: one line per dataset with its state and path, then what to do (columns sized to the rows)."""
     print(f"data root: {root}")
-    rows = dataset_status(root) + list(extra_rows)
+    rows = dataset_status(root)
+    leftover = [row for row in rows if row["state"] == "leftover temp folder"]
+    rows = [row for row in rows if row not in leftover] + list(extra_rows) + leftover
     first = max(len(row["dataset"]) for row in rows) + 2
     second = max(len(row["state"]) for row in rows) + 2
     for row in rows:
