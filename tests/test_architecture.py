@@ -1,5 +1,6 @@
 """The package's import graph points one way (docs/architecture.md): notebooks → course_utils; inside it, the data
-layer (course_utils.datasets) imports nothing else of the package, models/metrics/plotting read no data, no cycles."""
+layer (course_utils.datasets) imports nothing else of the package but the stdlib-only `atomic` writer,
+models/metrics/plotting read no data, `settings` imports nothing of the package, no cycles."""
 import ast
 import re
 from pathlib import Path
@@ -41,25 +42,46 @@ def import_graph():
 def test_graph_finds_the_known_edges():
     graph = import_graph()
     assert "course_utils.datasets.sources" in graph["course_utils.runtime"]
+    assert "course_utils.settings" in graph["course_utils.runtime"]
     assert "course_utils.datasets.catalog" in graph["course_utils.datasets.layout"]
     assert "course_utils.devices" in graph["course_utils.training"]
+
+
+LEAVES = ("course_utils.atomic",)  # standard library only: anything may import them
 
 
 def test_data_layer_imports_only_itself():
     for name, targets in import_graph().items():
         if name.startswith("course_utils.datasets"):
-            outside = sorted(t for t in targets if not t.startswith("course_utils.datasets"))
+            outside = sorted(t for t in targets if not t.startswith("course_utils.datasets") and t not in LEAVES)
             assert not outside, f"{name} imports {outside}: the data layer must not import the rest of the package"
+
+
+@pytest.mark.parametrize("name", ["settings", "devices", "atomic"])
+def test_settings_and_leaves_import_nothing_of_the_package(name):
+    assert import_graph()[f"course_utils.{name}"] == set()
+
+
+def test_settings_load_no_data_layer():
+    """Importing settings (what training needs) must not load the data layer."""
+    import subprocess
+    import sys
+    code = "import sys, course_utils.settings; print(sorted(m for m in sys.modules if '.datasets' in m))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 @pytest.mark.parametrize("name", READ_NO_FILES)
 def test_models_metrics_and_plotting_read_no_data(name):
     targets = import_graph()[f"course_utils.{name}"]
-    assert not [t for t in targets if t.startswith(("course_utils.datasets", "course_utils.data_download"))]
+    assert not [t for t in targets if t.startswith(("course_utils.datasets", "course_utils.data_"))]
 
 
 def test_nothing_imports_the_command_line():
     assert not [n for n, targets in import_graph().items() if "course_utils.data_download" in targets]
+    inner = {"course_utils.data_commands", "course_utils.data_import"}
+    users = {n for n, targets in import_graph().items() if inner & targets}
+    assert users <= {"course_utils.data_download", "course_utils.data_commands"}
 
 
 def test_no_import_cycles():

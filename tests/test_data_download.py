@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from fake_datasets import fake_makers, write_all_idb, write_bccd, write_fashion, write_idx
 
-from course_utils import data_download, datasets
+from course_utils import data_commands, data_download, data_import, datasets
 from course_utils.datasets import catalog
 from course_utils.datasets.integrity import manifest_path, manifest_problem, write_manifest
 
@@ -139,7 +139,7 @@ def test_interrupted_import_keeps_old_copy(imported, drive_source, monkeypatch, 
 
     def fail(*args, **kwargs):
         raise failure
-    monkeypatch.setattr(data_download, "verify_dataset", fail)
+    monkeypatch.setattr(data_import, "verify_dataset", fail)
     assert cli("drive", "--from", drive_source, "--root", root, "--force") in (1, 130)
     assert leftovers(root) == [] and manifest_path(root, "drive").read_text() == manifest
     assert manifest_problem(root, "drive") is None
@@ -156,8 +156,8 @@ def test_failure_while_swapping_rolls_back(imported, drive_source, monkeypatch):
             raise OSError("disk full")
         return real_replace(source, target)
     monkeypatch.setattr(os, "replace", fail_on_manifest)
-    with pytest.raises(OSError, match="disk full"):
-        data_download.import_dataset("drive", [drive_source], root, force=True)
+    with pytest.raises(datasets.DataError, match="disk full"):
+        data_commands.import_dataset("drive", [drive_source], root, force=True)
     assert (root / "DRIVE" / "marker.txt").read_text() == "old copy" and leftovers(root) == []
     assert manifest_problem(root, "drive") is None
 
@@ -204,7 +204,7 @@ def small_fashion(monkeypatch, tmp_path):
     """Official counts shrunk to the generated files' 20 + 10 images, no Debian copy; the generated folder."""
     monkeypatch.setitem(catalog.FASHION_COUNTS, "train", 20)
     monkeypatch.setitem(catalog.FASHION_COUNTS, "t10k", 10)
-    monkeypatch.setattr(data_download, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
+    monkeypatch.setattr(data_commands, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
     return write_fashion(tmp_path / "download" / "FashionMNIST") / "raw"
 
 
@@ -294,8 +294,8 @@ def test_fashion_import_keeps_good_copy_and_force_replaces_it(small_fashion, tmp
 
 
 def test_fashion_without_from_uses_debian_copy(small_fashion, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data_download, "DEBIAN_FASHION", gzip_all(small_fashion))
-    monkeypatch.setattr(data_download, "FashionMNIST", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(data_commands, "DEBIAN_FASHION", gzip_all(small_fashion))
+    monkeypatch.setattr(data_commands, "fashion_mnist_class", lambda: pytest.fail("must not download"))
     assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
     assert "using Debian's copy" in capsys.readouterr().out
     assert manifest_problem(tmp_path / "data", "fashion_mnist") is None
@@ -336,11 +336,11 @@ def test_import_real_fashion_mnist(tmp_path, capsys, real_fashion_folder):
 
 
 def test_fashion_mnist_offline_message(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data_download, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
+    monkeypatch.setattr(data_commands, "DEBIAN_FASHION", tmp_path / "no-debian-copy")
 
     def offline(root, train, download):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\n<urlopen error Name or service not known>")
-    monkeypatch.setattr(data_download, "FashionMNIST", offline)
+    monkeypatch.setattr(data_commands, "fashion_mnist_class", lambda: offline)
     assert cli("fashion-mnist", "--root", tmp_path) == 1
     err = capsys.readouterr().err
     assert "offline" in err and "synthetic stand-in" in err and "Name or service not known" in err
@@ -351,7 +351,7 @@ def test_fashion_mnist_download_is_installed_atomically(small_fashion, tmp_path,
     def fake_download(root, train, download):
         if not (Path(root) / "FashionMNIST").exists():
             write_fashion(Path(root) / "FashionMNIST")
-    monkeypatch.setattr(data_download, "FashionMNIST", fake_download)
+    monkeypatch.setattr(data_commands, "fashion_mnist_class", lambda: fake_download)
     assert cli("fashion-mnist", "--root", tmp_path / "data") == 0
     assert datasets.load_fashion_mnist("real", tmp_path / "data").X_train.shape == (20, 1, 28, 28)
     assert manifest_problem(tmp_path / "data", "fashion_mnist") is None and leftovers(tmp_path / "data") == []
@@ -406,14 +406,14 @@ def test_bccd_import_checks_the_release_and_leaves_nothing(tmp_path, capsys):
 def test_bccd_offline_download_says_what_to_do(tmp_path, capsys, monkeypatch):
     def offline(url, target):
         raise OSError("Name or service not known")
-    monkeypatch.setattr(data_download.urllib.request, "urlretrieve", offline)
+    monkeypatch.setattr(data_commands.urllib.request, "urlretrieve", offline)
     assert cli("bccd", "--root", tmp_path) == 1
     err = capsys.readouterr().err
-    assert "offline" in err and "bccd --from" in err and data_download.BCCD_URL in err and leftovers(tmp_path) == []
+    assert "offline" in err and "bccd --from" in err and data_commands.BCCD_URL in err and leftovers(tmp_path) == []
 
 
 def test_import_real_bccd_from_zip_then_force(tmp_path, capsys, real_bccd_folder):
-    inside = f"BCCD_Dataset-{data_download.BCCD_COMMIT}/BCCD"
+    inside = f"BCCD_Dataset-{data_commands.BCCD_COMMIT}/BCCD"
     archive = make_zip(tmp_path / "BCCD_Dataset.zip", real_bccd_folder, inside)
     root = tmp_path / "data"
     assert cli("bccd", "--from", archive, "--root", root) == 0

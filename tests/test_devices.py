@@ -3,6 +3,7 @@ played on the CPU finds every module or tensor a notebook or solution leaves beh
 from pathlib import Path
 
 import pytest
+import standin_device
 import torch
 from nbclient.exceptions import CellExecutionError
 from nbrun import added_after, run, streams
@@ -19,8 +20,8 @@ E2E = "e2e = ae.classifier(full.encoder, num_classes=10)"  # 01b: the new head i
 
 @pytest.fixture
 def stand_in():
-    with devices.StandInDevice():
-        yield devices.STAND_IN
+    with standin_device.StandInDevice():
+        yield standin_device.STAND_IN
 
 
 def _encoder_on(device):
@@ -71,10 +72,17 @@ def test_guard_names_a_tensor_attribute_that_cannot_follow(stand_in):
         training.predict(Scaled(), torch.rand(3, 4), device=stand_in)
 
 
+def test_product_package_has_no_stand_in():
+    assert not hasattr(devices, "StandInDevice") and not hasattr(devices, "STAND_IN")
+    assert devices.same_device("cuda:0", "cuda") and not devices.same_device("cpu", "cuda")
+    assert not devices.same_device("cpu", standin_device.STAND_IN)  # what the kernels' check relies on
+
+
 @pytest.fixture
-def stand_in_env(monkeypatch):
+def stand_in_env(monkeypatch, tmp_path):
+    """Kernels started by the test get an IPython startup file that switches the stand-in device on."""
     monkeypatch.setenv("COURSE_SMOKE", "1")
-    monkeypatch.setenv("COURSE_DEVICE", "standin")
+    monkeypatch.setenv("IPYTHONDIR", str(standin_device.startup_folder(tmp_path / "ipython")))
     monkeypatch.setenv("COURSE_WIDGETS", "0")
     monkeypatch.setenv("COURSE_PROGRESS", "0")
 

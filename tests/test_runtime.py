@@ -101,3 +101,37 @@ def test_checkpoints_switched_off_by_environment(monkeypatch):
     monkeypatch.setenv("COURSE_SMOKE", "0")
     monkeypatch.setenv("COURSE_CHECKPOINTS", "0")
     assert runtime.checkpoint_path(runtime.start("X", num_epochs=3, checkpoint_every=1), "ae") is None
+
+
+def test_every_data_source_is_checked_and_resolved_once_in_start(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    with pytest.raises(runtime.ParameterError, match="fashion_source must be one of"):
+        runtime.start("T", dataset="drive", fashion_source="web", sources=dict(fashion_source="fashion_mnist"))
+    with pytest.raises(runtime.ParameterError, match="data_source must be one of"):
+        runtime.start("T", dataset="drive", data_source="web")
+    cfg = runtime.start("T", dataset="drive", fashion_source="synthetic", sources=dict(fashion_source="fashion_mnist"))
+    assert cfg.source == "synthetic" and cfg.fashion_source == "synthetic" and cfg.data_source == "auto"
+    out = capsys.readouterr().out
+    assert "drive: *** SYNTHETIC STAND-IN" in out and "fashion_mnist: *** SYNTHETIC STAND-IN" in out
+    resolved = []
+    monkeypatch.setattr(runtime, "pick_source", lambda dataset, value, root: resolved.append(dataset) or "synthetic")
+    runtime.start("T", dataset="drive", fashion_source="auto", sources=dict(fashion_source="fashion_mnist"))
+    assert resolved == ["drive", "fashion_mnist"]  # once each
+    with pytest.raises(ValueError, match="not given"):
+        runtime.start("T", sources=dict(bccd_source="bccd"))
+
+
+def test_real_without_a_copy_names_the_parameter_only_in_a_notebook(monkeypatch, tmp_path):
+    from course_utils.datasets import DataError, resolve_source
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    with pytest.raises(DataError, match=r"drive --from .*set bccd_source = \"synthetic\" in the parameters cell"):
+        runtime.start("T", bccd_source="real", sources=dict(bccd_source="drive"))
+    with pytest.raises(DataError) as error:
+        resolve_source("drive", "real", tmp_path)  # what a loader (and the data command's check) says
+    assert "parameters cell" not in str(error.value) and "drive --from" in str(error.value)
+
+
+def test_settings_are_importable_without_the_data_layer_and_runtime_reexports_them():
+    from course_utils import settings
+    for name in ("ParameterError", "check", "is_smoke", "get_device", "seed_everything", "or_none", "check_ranges"):
+        assert getattr(runtime, name) is getattr(settings, name)

@@ -112,12 +112,20 @@ def _synthetic_row(root):
 
 
 def _leftover_rows(root):
-    """Rows for temp folders an interrupted import left in the root (the old copy may sit in one)."""
+    """Rows for temp folders an interrupted import left in the root; the advice about old/ only where one holds
+    a previous copy (the next successful import deletes the others)."""
     rows = []
     for path in sorted(root.glob(".import-*")) if root.is_dir() else []:
-        rows.append({"dataset": path.name, "path": str(path), "state": "leftover temp folder",
-                     "detail": "left by an interrupted import (a previous copy may sit in its old/ folder)",
-                     "action": "if the dataset is missing, move old/<Name> back into the root; then delete it"})
+        old = sorted(p.name for p in (path / "old").iterdir()) if (path / "old").is_dir() else []
+        row = {"dataset": path.name, "path": str(path), "state": "leftover temp folder"}
+        if old:
+            row.update(detail=f"left by an interrupted import; it holds the previous copy of {', '.join(old)} in old/",
+                       action=f"if {old[0]} is missing from {root}, move {path / 'old' / old[0]} back there; "
+                              f"then delete {path}")
+        else:
+            row.update(detail="left by an interrupted import; nothing in it is needed",
+                       action=f"delete it (rm -r {path}), or let the next successful import remove it")
+        rows.append(row)
     return rows
 
 

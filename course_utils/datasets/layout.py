@@ -1,5 +1,6 @@
 """The official layouts: which files a dataset folder must hold, and the first thing missing or wrong (no decoding,
 except the idx headers and labels of Fashion-MNIST). Used by the loaders, the status report and the importer."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -195,4 +196,59 @@ def _bccd_problem(folder, source):
     for split in BCCD_SPLITS:
         if not bccd_split_list(folder, split).is_file():
             return f"missing file {bccd_split_list(folder, split)}"
+    return None
+
+
+# ---------------------------------------------------------------- the files an import copies
+_LAYOUT_PATTERNS = {
+    "all_idb": [re.compile(f"{ALL_IDB_FOLDERS['cells']}/{CELL_NAME.pattern}", re.IGNORECASE),
+                re.compile(f"{ALL_IDB_FOLDERS['smears']}/{SMEAR_NAME.pattern}", re.IGNORECASE),
+                re.compile(f"{ALL_IDB_FOLDERS['centroids']}/Im\\d{{3}}_[01]\\.xyc", re.IGNORECASE)],
+    "bccd": [re.compile(f"{BCCD_FOLDERS['photos']}/{BCCD_NAME.pattern}"),
+             re.compile(f"{BCCD_FOLDERS['boxes']}/BloodImage_\\d{{5}}\\.xml"),
+             re.compile(f"{BCCD_FOLDERS['lists']}/[^/]+\\.txt"), re.compile("LICENSE")],
+    "fashion_mnist": [re.compile("raw/" + "|raw/".join(FASHION_FILES))],
+}
+
+
+def _drive_layout():
+    """Every file name of the official DRIVE layout, relative to the DRIVE folder."""
+    names = set()
+    for split, numbers in DRIVE_NUMBERS.items():
+        for number in numbers:
+            names |= {p.as_posix() for p in drive_paths(Path(), split, f"{number:02d}").values()}
+    return names
+
+
+_DRIVE_LAYOUT = _drive_layout()
+
+
+def layout_file(dataset, relative):
+    """True when `relative` (a posix path inside the dataset folder) is a file of the official layout: the files
+    an import copies (data_download); anything else in a download is left out."""
+    if dataset == "drive":
+        return relative in _DRIVE_LAYOUT
+    return any(p.fullmatch(relative) for p in _LAYOUT_PATTERNS[dataset])
+
+
+def _normal(relative):
+    """Case and extension spelling folded: 21_Training.TIFF -> 21_training.tif (near-miss names)."""
+    return re.sub(r"\.tiff$", ".tif", re.sub(r"\.jpeg$", ".jpg", relative.lower()))
+
+
+_DRIVE_NORMAL = {_normal(name): name for name in _DRIVE_LAYOUT}
+
+
+def layout_near_miss(dataset, relative):
+    """The official name that `relative` misspells only in case or extension (.TIF, .Gif, .tiff), or None."""
+    if layout_file(dataset, relative):
+        return None
+    if dataset == "drive":
+        return _DRIVE_NORMAL.get(_normal(relative))
+    folder, _, name = relative.rpartition("/")
+    stem, dot, ext = name.rpartition(".")
+    for candidate in {_normal(name), f"{stem}{dot}{ext.lower()}", f"{stem}{dot}{_normal('.' + ext)[1:]}"}:
+        full = f"{folder}/{candidate}" if folder else candidate
+        if full != relative and layout_file(dataset, full):
+            return full
     return None

@@ -37,16 +37,21 @@ def real_problem(dataset, root=None):
 
 
 def resolve_source(dataset, data_source="auto", root=None):
-    """Pick "real" or "synthetic" for a notebook's data_source (runtime.start and every loader)."""
+    """Pick "real" or "synthetic" for a data_source, checking the names first (every loader)."""
     _check_names(dataset, data_source)
+    return pick_source(dataset, data_source, root)
+
+
+def pick_source(dataset, data_source, root=None):
+    """"real" or "synthetic" for an already checked data_source (runtime.start checks it once, then calls this);
+    "real" without a usable copy is a DataError naming the folder and the import command."""
     if data_source == SYNTHETIC:
         return SYNTHETIC
     problem = real_problem(dataset, root)
     if problem is None:
         return "real"
     if data_source == "real":
-        raise DataError(f"{problem}. Fix: {fix_command(dataset, 'real')} "
-                        f"(or set data_source = \"synthetic\" in the parameters cell)")
+        raise DataError(f"{problem}. Fix: {fix_command(dataset, 'real')}")
     return SYNTHETIC
 
 

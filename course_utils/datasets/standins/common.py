@@ -1,12 +1,10 @@
 """What every stand-in generator shares: seeded generators, atomic folder writes, GIF masks, smooth noise."""
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from ...atomic import write_atomically
 from ..catalog import DATASETS
 
 _DATASET_CODES = {"fashion_mnist": 1, "drive": 2, "all_idb": 3, "bccd": 4}  # fixed: they seed every image
@@ -38,28 +36,12 @@ def build_atomically(out_dir, name, expected, write):
         raise FileExistsError(f"{target} exists but is incomplete ({len(missing)} files missing or wrong, "
                               f"e.g. {missing[0]}); delete that folder and generate again")
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_dir))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the data folder should not be
-        write(tmp)
-        _rename_into_place(tmp, target, expected)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return write_atomically(target, write, folder=True, keep=lambda done: not _missing(done, expected))
 
 
 def build_dataset(out_dir, dataset, expected, write):
     """build_atomically under the dataset's official folder name (every make_* function)."""
     return build_atomically(out_dir, DATASETS[dataset], expected, write)
-
-
-def _rename_into_place(tmp, target, expected):
-    """Rename the finished temp folder to target; accept a complete copy another process put there first."""
-    try:
-        os.rename(tmp, target)
-    except OSError:
-        if not target.is_dir() or _missing(target, expected):
-            raise
 
 
 def save_gif(path, mask):
