@@ -3,9 +3,12 @@
 The site is built once per session into a temporary folder (a few seconds). The static checks need only the
 `[book]` extra; the browser checks also need Playwright and Chromium, like tests/test_browser.py.
 """
+import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 from functools import partial
@@ -18,9 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
-pytest.importorskip("myst_nb", reason="the site's tools are not installed (pip install -e .[book])")
-pytest.importorskip("sphinx_book_theme", reason="the site's tools are not installed (pip install -e .[book])")
-import build_book  # noqa: E402
+import build_book  # noqa: E402  (standard library only; Sphinx runs in its own process)
 
 LABS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
@@ -69,6 +70,8 @@ def image_outputs(path):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    for module in ("myst_nb", "sphinx_book_theme"):
+        pytest.importorskip(module, reason="the site's tools are not installed (pip install -e .[book])")
     root = tmp_path_factory.mktemp("book")
     pages = build_book.build(out=root / "site", src=root / "src")
     return root / "site", pages
@@ -122,6 +125,31 @@ def test_repository_url_comes_from_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     with pytest.raises(SystemExit, match="Repository"):
         build_book.repository_url(tmp_path / "pyproject.toml")
+
+
+def test_book_command_installs_the_extra_then_builds(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("course", REPO / "scripts" / "course.py")
+    course = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(course)
+    assert course.main(["book", "--venv", str(tmp_path / "env"), "--dry-run"]) == 0
+    python = str(course.venv_python(tmp_path / "env"))
+    steps = [line for line in capsys.readouterr().out.splitlines() if line.startswith("+ ")]
+    assert steps[-2:] == ["+ " + subprocess.list2cmdline([python, "-m", "pip", "install", "-e", ".[book]"]),
+                          "+ " + subprocess.list2cmdline([python, str(Path("scripts", "build_book.py"))])]
+    assert not any("data_download" in step for step in steps)   # the site needs no data
+
+
+def test_make_book_goes_through_the_script():
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}  # under make test
+    out = subprocess.run(["make", "-n", "--no-print-directory", "book"], cwd=REPO, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "python3 scripts/course.py --venv .venv book"
+
+
+def test_missing_tools_are_named_with_the_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)
+    with pytest.raises(SystemExit, match=r"myst_nb is missing.*pip install -e \"\.\[book\]\""):
+        build_book.main([])
 
 
 # ---- the built site, read as files ---------------------------------------------------------------------------
