@@ -7,7 +7,6 @@ import os
 
 project = "Deep learning for visual computing: PyTorch labs"
 author = "the course team"
-copyright = "the course team"  # noqa: A001 (Sphinx's setting name)
 REPOSITORY = os.environ["BOOK_REPOSITORY"]  # from pyproject's [project.urls] Repository, set by build_book.py
 
 extensions = ["myst_nb", "sphinx-mathjax-offline"]
@@ -27,6 +26,8 @@ html_static_path = ["_static"]
 html_css_files = ["book.css"]
 html_sourcelink_suffix = ""         # _sources/notebooks/x.ipynb is the notebook itself (build_book.py restores it)
 html_last_updated_fmt = None
+html_use_index = False              # no API to index: the search page finds words
+html_show_copyright = False
 html_theme_options = {
     "repository_url": REPOSITORY,
     "repository_branch": "main",
