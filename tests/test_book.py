@@ -236,6 +236,8 @@ def test_internal_links_resolve(site):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
+MATH = """async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise;
+    return [document.querySelectorAll('.math').length, document.querySelectorAll('.math mjx-container').length]; }"""
 IMAGES_OK = """() => [...document.querySelectorAll('div.cell_output img')].map(
     i => i.complete && i.naturalWidth > 0 && i.naturalHeight > 0 && i.getBoundingClientRect().width > 0)"""
 
@@ -285,15 +287,20 @@ def open_page(browser, url):
     return page, problems
 
 
-def test_every_page_loads_cleanly_and_shows_its_figures(served, browser):
+def test_every_page_loads_cleanly_and_shows_its_figures_and_formulas(served, browser):
     base, site_dir = served
     expected = {f"{folder}/{path.stem}.html": image_outputs(path) for folder, path in NOTEBOOKS}
+    with_math = {f"{folder}/{path.stem}.html" for folder, path in NOTEBOOKS if re.search(r"\$[^$\n]+\$", " ".join(
+        "".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if c["cell_type"] == "markdown"))}
     shots = REPO / "build" / "browser"
     shots.mkdir(parents=True, exist_ok=True)
     for path in pages_of(site_dir):
         rel = path.relative_to(site_dir).as_posix()
         page, problems = open_page(browser, urljoin(base, rel))
         assert not problems, (rel, problems)
+        formulas, typeset = page.evaluate(MATH)
+        assert formulas == typeset and (formulas > 0) == (rel in with_math), (rel, f"{typeset} of {formulas} typeset")
         if rel in expected:
             images = page.evaluate(IMAGES_OK)
             assert len(images) == expected[rel] and all(images), (rel, images)
