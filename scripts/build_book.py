@@ -190,13 +190,14 @@ def solutions_page(text, solutions, repo_url):
     return text.rstrip() + "\n\n" + "\n".join(toctree("Solutions", [p.stem for p in solutions], hidden=False))
 
 
-def stage(src, repo_url):
-    """Write the site's sources under src; returns {original notebook: staged relative path}."""
+def stage(src, repo_url, root=REPO):
+    """Write the site's sources under src from the notebooks, solutions and README of root (the repository);
+    returns {original notebook: staged relative path}."""
     if src.exists():
         shutil.rmtree(src)
-    labs, solutions = sorted((REPO / "notebooks").glob("*.ipynb")), sorted((REPO / "solutions").glob("*.ipynb"))
+    labs, solutions = sorted((root / "notebooks").glob("*.ipynb")), sorted((root / "solutions").glob("*.ipynb"))
     if not labs:
-        raise SystemExit(f"no notebooks in {REPO / 'notebooks'}: nothing to build")
+        raise SystemExit(f"no notebooks in {root / 'notebooks'}: nothing to build")
     staged, intros = {}, {}
     for folder, paths in (("notebooks", labs), ("solutions", solutions)):
         (src / folder).mkdir(parents=True)
@@ -207,11 +208,11 @@ def stage(src, repo_url):
             (src / folder / path.name).write_text(json.dumps(clean_notebook(nb, repo_url), indent=1,
                                                              ensure_ascii=False) + "\n", encoding="utf-8")
             staged[path] = f"{folder}/{path.name}"
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
     known = {f"notebooks/{p.name}" for p in labs} | {f"solutions/{p.name}" for p in solutions}
     (src / "index.md").write_text(home_page(readme, intros, solutions, repo_url), encoding="utf-8")
     (src / "setup.md").write_text(setup_page(readme, repo_url, known), encoding="utf-8")
-    sol_readme = REPO / "solutions" / "README.md"
+    sol_readme = root / "solutions" / "README.md"
     sol_text = sol_readme.read_text(encoding="utf-8") if sol_readme.exists() else "# Solutions\n"
     (src / "solutions" / "index.md").write_text(solutions_page(sol_text, solutions, repo_url), encoding="utf-8")
     return staged

@@ -120,6 +120,26 @@ def test_widget_views_become_their_static_fallback():
     assert page["cells"][1]["source"] == "[Open in Colab](https://colab.research.google.com/github/o/r)"
 
 
+def test_a_new_notebook_gets_its_page_without_a_list(tmp_path):
+    """A notebook the README's table does not name yet (say 04b) still gets its page, home-page entry and
+    toctree line; its solutions go to the solutions section."""
+    for folder, path in NOTEBOOKS:
+        (tmp_path / "repo" / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "repo" / folder / path.name).symlink_to(path)
+    shutil.copy(REPO / "README.md", tmp_path / "repo")
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# 04b · Grad-CAM\n\nWhere else it looks."}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    for name in ("notebooks/04b_gradcam.ipynb", "solutions/04b_gradcam_solutions.ipynb"):
+        (tmp_path / "repo" / name).write_text(json.dumps(nb))
+    staged = build_book.stage(tmp_path / "src", "https://github.com/o/r", root=tmp_path / "repo")
+    assert len(staged) == len(NOTEBOOKS) + 2
+    home = (tmp_path / "src" / "index.md").read_text()
+    assert "| [`04b_gradcam`](notebooks/04b_gradcam.ipynb) | 04b · Grad-CAM | [solutions]" in home
+    assert "Where else it looks." in home and "\nnotebooks/04b_gradcam\n" in home
+    assert "\n04b_gradcam_solutions\n" in (tmp_path / "src" / "solutions" / "index.md").read_text()
+    assert (tmp_path / "src" / "notebooks" / "04b_gradcam.ipynb").is_file()
+
+
 def test_repository_url_comes_from_pyproject(tmp_path):
     assert build_book.repository_url() == "https://github.com/dlvc-course/dlvc-labs"
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
