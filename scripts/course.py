@@ -76,16 +76,31 @@ def test_command(python):
     return [python, "-m", "pytest"] + folders + NBVAL
 
 
+def build_site(python, venv, dry_run):
+    """`book`: the site's tools (the [book] extra; again only when pyproject.toml changed), then build/site/ from
+    the stored notebooks (scripts/build_book.py; nothing is executed)."""
+    stamp = venv / ".installed-book"
+    if dry_run or not stamp.exists() or stamp.stat().st_mtime < (REPO / "pyproject.toml").stat().st_mtime:
+        call([python, "-m", "pip", "install", "-e", ".[book]"], dry_run)
+        if not dry_run:
+            stamp.touch()
+    call([python, Path("scripts", "build_book.py")], dry_run)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["setup", "data", "lab", "test"],
-                        help="setup: venv + install; data: setup + stand-ins; lab / test: the two commands")
+    parser.add_argument("command", choices=["setup", "data", "lab", "test", "book"],
+                        help="setup: venv + install; data: setup + stand-ins; lab / test: the two commands; "
+                        "book: the course website in build/site/")
     parser.add_argument("--venv", type=Path, default=REPO / ".venv", help="virtual environment (default .venv)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands without running them")
     args = parser.parse_args(argv)
     venv = args.venv if args.venv.is_absolute() else REPO / args.venv
     try:
         python = setup(venv, args.dry_run)
+        if args.command == "book":
+            return build_site(python, venv, args.dry_run)
         if args.command != "setup":
             prepare_data(python, args.dry_run)
         if args.command == "lab":
