@@ -19,7 +19,7 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import datasets, losses, metrics, patches, segmentation, training  # noqa: E402
+from course_utils import datasets, lessons, losses, metrics, patches, segmentation, training  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "drive_choices.md"
 
@@ -58,7 +58,7 @@ def unet_trial(args, split):
     loader = segmentation.FlipLoader(training.TensorLoader(X, y, batch_size=16, shuffle=True, seed=args.seed),
                                      seed=args.seed)
     torch.manual_seed(args.seed)
-    net = segmentation.UNet(in_channels=3, num_classes=3, base=8, depth=3)
+    net = lessons.UNet(in_channels=3, num_classes=3, base=8, depth=3)  # notebook 03's cells
     optimizer = torch.optim.Adam(net.parameters(), lr=args.unet_lr)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.unet_lr,
                                                     total_steps=args.unet_epochs * len(loader))

@@ -9,3 +9,90 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchvision.models import resnet18
+
+
+# ---- from notebooks/03_drive_segnet_unet.ipynb, cell 17 ----
+class SegNet(nn.Module):
+    """Lecture 50's SegNet-like network: conv 3→64 + ReLU, 2×2 max-pool keeping the indices, max-unpool, conv 64→3."""
+
+    stride = 2  # inputs must be a multiple of this: one 2×2 pooling
+
+    def __init__(self, in_channels=3, num_classes=3, features=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, features, kernel_size=3, stride=1, padding=1)
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2, return_indices=True)
+        self.unpool = nn.MaxUnpool2d(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(features, num_classes, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        size = x.shape  # the unpooling restores this size
+        x, indices = self.pool(x)  # indices: where in each 2×2 window the maximum was
+        x = self.unpool(x, indices, output_size=size)
+        return self.conv2(x)  # logits: one map per class
+
+
+# ---- from notebooks/03_drive_segnet_unet.ipynb, cell 29 ----
+def conv_block(in_channels, out_channels, batch_norm=True, dropout=0.0):
+    """One U-Net level: two 3×3 convolutions (padded), each followed by batch norm (optional) and ReLU."""
+    layers = []
+    for c_in in (in_channels, out_channels):
+        layers.append(nn.Conv2d(c_in, out_channels, kernel_size=3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU(inplace=True))
+    if dropout > 0:
+        layers.append(nn.Dropout2d(dropout))  # notebook 05's regularisation arm
+    return nn.Sequential(*layers)
+
+
+# ---- from notebooks/03_drive_segnet_unet.ipynb, cell 31 ----
+class UpStep(nn.Module):
+    """One decoder step: ×2 upsampling to the skip's size with half the channels, concatenate the skip, conv block."""
+
+    def __init__(self, in_channels, out_channels, batch_norm=True, dropout=0.0, upsampling="bilinear"):
+        super().__init__()
+        if upsampling not in ("bilinear", "transposed", "transpose"):
+            raise ValueError(f"upsampling must be one of 'bilinear', 'transposed' (got {upsampling!r})")
+        self.upsampling = "bilinear" if upsampling == "bilinear" else "transposed"
+        if self.upsampling == "transposed":  # learned 2×2 kernel, stride 2 (Ronneberger et al.)
+            self.reduce = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
+        else:  # fixed bilinear interpolation, then a 1×1 convolution halves the channels
+            self.reduce = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+        self.block = conv_block(2 * out_channels, out_channels, batch_norm, dropout)
+
+    def forward(self, x, skip):
+        if self.upsampling == "transposed":
+            x = self.reduce(x)
+        else:
+            x = self.reduce(F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
+        return self.block(torch.cat([skip, x], dim=1))  # the skip connection
+
+
+# ---- from notebooks/03_drive_segnet_unet.ipynb, cell 33 ----
+class UNet(nn.Module):
+    """Laptop-sized U-Net: `depth` poolings, widths base·2^k, skip connections, one logit map per class."""
+
+    def __init__(self, in_channels=3, num_classes=3, base=16, depth=3, batch_norm=True, dropout=0.0,
+                 upsampling="bilinear"):
+        super().__init__()
+        widths = [base * 2 ** k for k in range(depth + 1)]
+        self.stride = 2 ** depth  # inputs must be a multiple of this
+        self.down = nn.ModuleList([conv_block(in_channels, widths[0], batch_norm, dropout)] + [
+            conv_block(widths[k - 1], widths[k], batch_norm, dropout) for k in range(1, depth + 1)])
+        self.up = nn.ModuleList([UpStep(widths[k + 1], widths[k], batch_norm, dropout, upsampling)
+                                 for k in reversed(range(depth))])
+        self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
+
+    def forward(self, x):
+        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
+            raise ValueError(f"UNet input {tuple(x.shape[-2:])} must be a multiple of {self.stride}; "
+                             f"use segmentation.predict_probs, which pads")
+        skips = []
+        for k, block in enumerate(self.down):  # contracting path: pool (same channels), then a block
+            x = block(F.max_pool2d(x, 2) if k else x)
+            skips.append(x)
+        x = skips.pop()  # the deepest level
+        for step in self.up:  # expanding path, each step with the skip of its level
+            x = step(x, skips.pop())
+        return self.head(x)

@@ -1,7 +1,10 @@
-"""Semantic segmentation on DRIVE (notebooks 03 and 05): FOV-aware labels, crops, SegNet, U-Net, inference."""
+"""Semantic segmentation on DRIVE (notebooks 03 and 05): FOV-aware labels, crops, flips, inference.
+
+The networks (SegNet, U-Net) are defined in notebook 03's cells; later notebooks import them from
+`course_utils.lessons`.
+"""
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from .devices import place
@@ -98,96 +101,6 @@ class FlipLoader(AugmentedLoader):
 
     def __init__(self, loader, seed=0):
         super().__init__(loader, random_flips, seed)
-
-
-class SegNet(nn.Module):
-    """Lecture 50's one-stage SegNet: conv 3→64 + ReLU, 2×2 max-pool with indices, max-unpool, conv 64→3 (03)."""
-
-    stride = 2
-
-    def __init__(self, in_channels=3, num_classes=3, features=64):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, features, kernel_size=3, stride=1, padding=1)
-        self.pool = nn.MaxPool2d(kernel_size=2, stride=2, return_indices=True)
-        self.unpool = nn.MaxUnpool2d(kernel_size=2, stride=2)
-        self.conv2 = nn.Conv2d(features, num_classes, kernel_size=3, stride=1, padding=1)
-
-    def forward(self, x):
-        x = F.relu(self.conv1(x))
-        size = x.shape
-        x, indices = self.pool(x)
-        x = self.unpool(x, indices, output_size=size)
-        return self.conv2(x)
-
-
-def conv_block(in_channels, out_channels, batch_norm=True, dropout=0.0):
-    """Two 3×3 conv → (BatchNorm) → ReLU layers, then optional Dropout2d: one U-Net level (03, 05)."""
-    layers = []
-    for c_in in (in_channels, out_channels):
-        layers.append(nn.Conv2d(c_in, out_channels, kernel_size=3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(out_channels))
-        layers.append(nn.ReLU(inplace=True))
-    if dropout > 0:
-        layers.append(nn.Dropout2d(dropout))
-    return nn.Sequential(*layers)
-
-
-UPSAMPLING = ("bilinear", "transpose")
-
-
-class UpStep(nn.Module):
-    """U-Net decoder step: ×2 upsampling, halving the channels, concat skip, conv block (03, 05).
-
-    upsampling="bilinear": fixed bilinear interpolation then a 1×1 conv; "transpose": one learned 2×2
-    transposed convolution with stride 2 (05, the learned-upsampling arm).
-    """
-
-    def __init__(self, in_channels, out_channels, batch_norm=True, dropout=0.0, upsampling="bilinear"):
-        super().__init__()
-        if upsampling not in UPSAMPLING:
-            raise ValueError(f"upsampling must be one of {UPSAMPLING} (got {upsampling!r})")
-        self.upsampling = upsampling
-        if upsampling == "transpose":
-            self.reduce = nn.ConvTranspose2d(in_channels, out_channels, kernel_size=2, stride=2)
-        else:
-            self.reduce = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        self.block = conv_block(2 * out_channels, out_channels, batch_norm, dropout)
-
-    def forward(self, x, skip):
-        if self.upsampling == "transpose":
-            x = self.reduce(x)
-        else:
-            x = self.reduce(F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
-        return self.block(torch.cat([skip, x], dim=1))
-
-
-class UNet(nn.Module):
-    """Laptop-sized U-Net: depth poolings, widths base·2^k, skip connections, per-pixel class logits (03, 05)."""
-
-    def __init__(self, in_channels=3, num_classes=3, base=16, depth=3, batch_norm=True, dropout=0.0,
-                 upsampling="bilinear"):
-        super().__init__()
-        widths = [base * 2 ** k for k in range(depth + 1)]
-        self.stride = 2 ** depth
-        self.down = nn.ModuleList([conv_block(in_channels, widths[0], batch_norm, dropout)] + [
-            conv_block(widths[k - 1], widths[k], batch_norm, dropout) for k in range(1, depth + 1)])
-        self.up = nn.ModuleList([UpStep(widths[k + 1], widths[k], batch_norm, dropout, upsampling)
-                                 for k in reversed(range(depth))])
-        self.head = nn.Conv2d(widths[0], num_classes, kernel_size=1)
-
-    def forward(self, x):
-        if x.shape[-2] % self.stride or x.shape[-1] % self.stride:
-            raise ValueError(f"UNet input {tuple(x.shape[-2:])} must be a multiple of {self.stride}; "
-                             f"use predict_probs, which pads")
-        skips = []
-        for k, block in enumerate(self.down):
-            x = block(F.max_pool2d(x, 2) if k else x)
-            skips.append(x)
-        x = skips.pop()
-        for step in self.up:
-            x = step(x, skips.pop())
-        return self.head(x)
 
 
 def pad_to_multiple(x, multiple):

@@ -4,7 +4,7 @@ import time
 import pytest
 import torch
 
-from course_utils import losses, metrics, segmentation, training
+from course_utils import lessons, losses, metrics, segmentation, training
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
@@ -27,7 +27,7 @@ def test_real_drive_has_official_test_labels(real_drive_with_test_labels):
 def test_short_unet_training_reaches_vessel_auc_above_chance(real_drive):
     torch.manual_seed(0)
     X, y = crop_tensors(real_drive.train[:6], num_crops=16, size=64, seed=0)
-    net = segmentation.UNet(base=8, depth=2)
+    net = lessons.UNet(base=8, depth=2)  # notebook 03's U-Net
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     start = time.perf_counter()
     history = training.fit(net, training.TensorLoader(X, y, batch_size=8, seed=0), losses.LogSoftmaxNLLLoss(),

@@ -1,10 +1,12 @@
-"""Tests for course_utils.segmentation: labels, crops, SegNet, U-Net, padded inference, losses."""
+"""Tests for course_utils.segmentation (labels, crops, padded inference) and for the SegNet and U-Net that
+notebook 03's cells define (imported from course_utils.lessons)."""
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_utils import lessons as L
 from course_utils import segmentation as S
 from course_utils.losses import LogSoftmaxNLLLoss
 from course_utils.training import count_parameters
@@ -133,7 +135,7 @@ def test_flip_loader_changes_batches_each_epoch_but_keeps_pairs():
 
 
 def test_segnet_layers_match_the_lecture():
-    net = S.SegNet()
+    net = L.SegNet()
     assert (net.conv1.in_channels, net.conv1.out_channels, net.conv1.kernel_size) == (3, 64, (3, 3))
     assert (net.conv2.in_channels, net.conv2.out_channels, net.conv2.padding) == (64, 3, (1, 1))
     assert net.pool.return_indices and net.pool.kernel_size == 2 and net.pool.stride == 2
@@ -142,7 +144,7 @@ def test_segnet_layers_match_the_lecture():
 
 @pytest.mark.parametrize("h,w", [(565, 584), (37, 53)])
 def test_segnet_keeps_odd_sizes(h, w):
-    net = S.SegNet()
+    net = L.SegNet()
     assert net(torch.randn(1, 3, h, w)).shape == (1, 3, h, w)
     probs = S.predict_probs(net, torch.randn(3, h, w))
     assert probs.shape == (3, h, w)
@@ -150,7 +152,7 @@ def test_segnet_keeps_odd_sizes(h, w):
 
 
 def test_unpooling_puts_values_back_at_the_argmax_positions():
-    net = S.SegNet()
+    net = L.SegNet()
     x = torch.tensor([[[[1., 5., 0., 2.],
                         [3., 4., 7., 1.],
                         [9., 0., 1., 1.],
@@ -168,8 +170,8 @@ def test_unpooling_puts_values_back_at_the_argmax_positions():
 
 def test_unpooling_on_random_maps_restores_window_maxima():
     x = torch.rand(2, 4, 10, 12) + 0.1  # positive, so the zeros left by unpooling never win
-    pooled, indices = S.SegNet().pool(x)
-    restored = S.SegNet().unpool(pooled, indices, output_size=x.shape)
+    pooled, indices = L.SegNet().pool(x)
+    restored = L.SegNet().unpool(pooled, indices, output_size=x.shape)
     windows = x.unfold(2, 2, 2).unfold(3, 2, 2).reshape(2, 4, 5, 6, 4)
     kept = restored.unfold(2, 2, 2).unfold(3, 2, 2).reshape(2, 4, 5, 6, 4)
     assert torch.equal(kept.argmax(-1), windows.argmax(-1))
@@ -178,7 +180,7 @@ def test_unpooling_on_random_maps_restores_window_maxima():
 
 
 def test_unet_default_signature_and_shapes():
-    net = S.UNet()
+    net = L.UNet()
     assert net.stride == 8
     assert net(torch.randn(2, 3, 32, 48)).shape == (2, 3, 32, 48)
     assert any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
@@ -188,18 +190,18 @@ def test_unet_default_signature_and_shapes():
 
 
 def test_unet_switches_batch_norm_dropout_width_and_depth():
-    net = S.UNet(in_channels=1, num_classes=2, base=4, depth=2, batch_norm=False, dropout=0.3)
+    net = L.UNet(in_channels=1, num_classes=2, base=4, depth=2, batch_norm=False, dropout=0.3)
     assert net.stride == 4
     assert not any(isinstance(m, nn.BatchNorm2d) for m in net.modules())
     assert any(isinstance(m, nn.Dropout2d) and m.p == 0.3 for m in net.modules())
     assert net.head.in_channels == 4 and net.down[-1][0].out_channels == 16
     assert net(torch.randn(1, 1, 12, 20)).shape == (1, 2, 12, 20)
-    assert count_parameters(S.UNet(base=8)) < count_parameters(S.UNet(base=16))
+    assert count_parameters(L.UNet(base=8)) < count_parameters(L.UNet(base=16))
 
 
 @pytest.mark.parametrize("h,w,base", [(565, 584, 4), (37, 53, 16)])
 def test_unet_whole_image_inference_at_native_size(h, w, base):
-    probs = S.predict_probs(S.UNet(base=base), torch.randn(3, h, w))
+    probs = S.predict_probs(L.UNet(base=base), torch.randn(3, h, w))
     assert probs.shape == (3, h, w)
     torch.testing.assert_close(probs.sum(0), torch.ones(h, w))
 
@@ -214,7 +216,7 @@ def test_pad_to_multiple_pads_bottom_right_with_zeros():
 
 def test_predict_probs_equals_softmax_when_no_padding_is_needed():
     torch.manual_seed(0)
-    net = S.UNet(base=4, depth=2)
+    net = L.UNet(base=4, depth=2)
     x = torch.randn(3, 16, 24)
     net.eval()
     expected = torch.softmax(net(x[None]), dim=1)[0]
@@ -225,7 +227,7 @@ def test_predict_probs_equals_softmax_when_no_padding_is_needed():
 def test_predict_probs_with_flips_is_flip_invariant_and_exact_for_symmetric_nets():
     torch.manual_seed(0)
     x = torch.randn(3, 13, 22)  # odd sizes: padding happens before each flip is undone
-    net = S.UNet(base=4, depth=2).eval()
+    net = L.UNet(base=4, depth=2).eval()
     probs = S.predict_probs(net, x, flips=True)
     for dims in [(-1,), (-2,)]:  # a mirrored input gives the mirrored map
         torch.testing.assert_close(S.predict_probs(net, x.flip(dims), flips=True).flip(dims), probs)
@@ -237,7 +239,7 @@ def test_predict_probs_with_flips_is_flip_invariant_and_exact_for_symmetric_nets
 @pytest.mark.parametrize("flips", [False, True])
 def test_predict_probs_of_a_one_channel_net_is_the_sigmoid_of_the_padded_and_cropped_logits(flips):
     torch.manual_seed(0)
-    net = S.UNet(3, num_classes=1, base=4, depth=3).eval()  # notebook 05's vessel U-Net, stride 8
+    net = L.UNet(3, num_classes=1, base=4, depth=3).eval()  # notebook 05's vessel U-Net, stride 8
     x = torch.randn(3, 37, 53)
     padded = torch.zeros(1, 3, 40, 56)
     padded[0, :, :37, :53] = x
@@ -278,7 +280,7 @@ def test_small_unet_learns_a_toy_segmentation():
     torch.manual_seed(0)
     X = torch.randn(4, 3, 16, 16)
     y = (X[:, 0] > 0).long() + (X[:, 1] > 1).long()
-    net, loss_fn = S.UNet(base=4, depth=2), LogSoftmaxNLLLoss()
+    net, loss_fn = L.UNet(base=4, depth=2), LogSoftmaxNLLLoss()
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     first = loss_fn(net(X), y).item()
     for _ in range(30):
@@ -290,18 +292,18 @@ def test_small_unet_learns_a_toy_segmentation():
 
 
 def test_unet_transposed_convolution_decoder_learns_its_upsampling():
-    net = S.UNet(base=4, depth=2, upsampling="transpose")
+    net = L.UNet(base=4, depth=2, upsampling="transpose")
     ups = [m for m in net.modules() if isinstance(m, nn.ConvTranspose2d)]
     assert len(ups) == 2 and all(m.kernel_size == (2, 2) and m.stride == (2, 2) for m in ups)
     assert net(torch.randn(1, 3, 16, 24)).shape == (1, 3, 16, 24)
-    bilinear = S.UNet(base=4, depth=2)
+    bilinear = L.UNet(base=4, depth=2)
     assert not any(isinstance(m, nn.ConvTranspose2d) for m in bilinear.modules())
     with pytest.raises(ValueError, match="upsampling must be one of"):
-        S.UNet(upsampling="nearest")
+        L.UNet(upsampling="nearest")
 
 
 def test_transposed_step_spreads_each_input_value_over_a_2x2_block():
-    step = S.UpStep(1, 1, batch_norm=False, upsampling="transpose")
+    step = L.UpStep(1, 1, batch_norm=False, upsampling="transpose")
     with torch.no_grad():
         step.reduce.weight.copy_(torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]))
         step.reduce.bias.zero_()

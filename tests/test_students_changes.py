@@ -14,6 +14,7 @@ VALID = {
                                          "sample_in_fov": False, "data_source": "synthetic"},
     "02_drive_patch_autoencoder.ipynb#31": {"patch_h": 31, "patch_w": 31, "threshold": 0.3},
     "03_drive_segnet_unet.ipynb": {"batch_size": 4, "unet_base": 8, "lr": 3e-3, "data_source": "synthetic"},
+    "03_drive_segnet_unet.ipynb#lecture": {"lecture_schedule": True},  # pixel values / 255, no flips
     "04_all_idb_cam_resnet18.ipynb": {"batch_size": 16, "augment": False, "cell_radius": 30,
                                       "train_layers": "layer4", "dev_share": 0.5},
     "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3, "neighbours": 3,
@@ -32,7 +33,9 @@ INVALID = {
                                          ({"batch_size": 0}, "batch_size"), ({"threshold": 1.5}, "threshold")],
     "03_drive_segnet_unet.ipynb": [({"batch_size": 0}, "batch_size"), ({"data_source": "kaggle"}, "data_source"),
                                    ({"unet_epochs": -1}, "unet_epochs"), ({"contrast_sigma": -1}, "contrast_sigma"),
-                                   ({"test_flips": "yes"}, "test_flips")],
+                                   ({"test_flips": "yes"}, "test_flips"), ({"segnet_epochs": 0}, "segnet_epochs"),
+                                   ({"num_crops": 0}, "num_crops"), ({"threshold": 1.5}, "threshold"),
+                                   ({"crop_size": 100}, "crop_size")],  # refused before the smoke override
     "04_all_idb_cam_resnet18.ipynb": [({"lr": 0}, "lr"), ({"num_epochs": 0}, "num_epochs"),
                                       ({"train_layers": "conv"}, "train_layers"), ({"dev_share": 1.5}, "dev_share")],
     "05_pca_autoencoders_segmentation.ipynb": [({"k": 0}, "k"), ({"fashion_source": "web"}, "fashion_source"),
