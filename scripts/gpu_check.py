@@ -54,7 +54,6 @@ def main(argv=None):
         sys.exit("gpu_check: no CUDA device here (torch.cuda.is_available() is False); run it on a GPU machine")
     print(f"CUDA device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}", flush=True)
     os.environ.update(COURSE_SMOKE="1", COURSE_WIDGETS="0", COURSE_PROGRESS="0", COURSE_CHECKPOINTS="0")
-    os.environ.pop("COURSE_DEVICE", None)
     failed = []
     if not args.no_unit and unit_tests(args.all) != 0:
         failed.append("unit tests")
