@@ -11,6 +11,47 @@ from torch import nn
 from torchvision.models import resnet18
 
 
+# ---- from notebooks/01a_fashion_mnist_autoencoder_end_to_end.ipynb, cell 11 ----
+class MLPAutoencoder(nn.Module):
+    """Fully connected autoencoder 784 → hidden → hidden → hidden → 784, a ReLU after every layer (lecture 13a)."""
+
+    def __init__(self, hidden=100, n_pixels=784):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(n_pixels, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, hidden), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, n_pixels), nn.ReLU())  # the output ReLU of the lecture
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+# ---- from notebooks/01a_fashion_mnist_autoencoder_end_to_end.ipynb, cell 24 ----
+class Classifier(nn.Module):
+    """A (pre-trained) encoder followed by a new head, Linear(code → classes) + LogSoftmax (lecture 13a, 01b)."""
+
+    def __init__(self, encoder, code_size=100, num_classes=10):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Linear(code_size, num_classes), nn.LogSoftmax(dim=1))
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+# ---- from notebooks/01b_fashion_mnist_layerwise_pretraining.ipynb, cell 11 ----
+class ShallowAutoencoder(nn.Module):
+    """One hidden layer, n_in → n_code → n_in, a ReLU after the encoder and after the decoder (lecture 13b)."""
+
+    def __init__(self, n_in, n_code):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(n_in, n_code), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Linear(n_code, n_in), nn.ReLU())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 # ---- from notebooks/03_drive_segnet_unet.ipynb, cell 17 ----
 class SegNet(nn.Module):
     """Lecture 50's SegNet-like network: conv 3→64 + ReLU, 2×2 max-pool keeping the indices, max-unpool, conv 64→3."""

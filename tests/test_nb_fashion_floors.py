@@ -6,6 +6,7 @@ from torch import nn
 from course_utils import autoencoders as ae
 from course_utils import datasets, training
 from course_utils.datasets.standins import make_fashion_mnist
+from course_utils.lessons import Classifier, MLPAutoencoder, ShallowAutoencoder
 
 BATCH = 100
 
@@ -28,7 +29,8 @@ def fashion(tmp_path_factory):
 def train(net, X, y, loss_fn, lr, num_epochs):
     """The notebooks' training step: fresh SGD (momentum 0.9) over the trainable parameters, then fit."""
     loader = training.TensorLoader(X, y, BATCH, seed=0)
-    return training.fit(net, loader, loss_fn, ae.make_sgd(net, lr), num_epochs, "cpu")
+    optimizer = torch.optim.SGD(training.trainable_parameters(net), lr=lr, momentum=0.9)
+    return training.fit(net, loader, loss_fn, optimizer, num_epochs, "cpu")
 
 
 def accuracy_on(net, X, y):
@@ -44,12 +46,12 @@ def mean_image_mse(X_train, X_test):
 def test_end_to_end_recipe_reconstructs_and_classifies(fashion):
     X, y, X_test, y_test = fashion
     torch.manual_seed(0)
-    net = ae.mlp_autoencoder((784, 100, 100))
+    net = MLPAutoencoder(100)
     history = train(net, X, None, nn.MSELoss(), lr=0.5, num_epochs=10)
     mse = nn.functional.mse_loss(training.predict(net, X_test, 500), X_test).item()
     assert history["train_loss"][-1] < 0.6 * history["train_loss"][0]
     assert mse < 0.8 * mean_image_mse(X, X_test)  # beats the best constant answer
-    clf = ae.classifier(net.encoder)
+    clf = Classifier(net.encoder, 100)
     train(clf, X, y, nn.NLLLoss(), lr=0.01, num_epochs=3)
     assert accuracy_on(clf, X_test, y_test) > 0.6  # chance is 0.1
 
@@ -57,16 +59,17 @@ def test_end_to_end_recipe_reconstructs_and_classifies(fashion):
 def test_layerwise_stages_train_the_right_weights(fashion):
     X, y, X_test, y_test = fashion
     torch.manual_seed(0)
-    first = ae.mlp_autoencoder((784, 100))
+    first = ShallowAutoencoder(784, 100)
     train(first, X, None, nn.MSELoss(), lr=0.5, num_epochs=2)
     codes = training.predict(first.encoder, X, 500)
-    second = ae.mlp_autoencoder((100, 100))
+    second = ShallowAutoencoder(100, 100)
     frozen_before, new_before = ae.snapshot(first.encoder), ae.snapshot(second)
-    stage2 = train(ae.code_trainer(first.encoder, second), X, codes, nn.MSELoss(), lr=0.5, num_epochs=2)
+    stage2_net = nn.Sequential(training.set_trainable(first.encoder, False), second)  # 01b's stage 2
+    stage2 = train(stage2_net, X, codes, nn.MSELoss(), lr=0.5, num_epochs=2)
     assert ae.max_change(frozen_before, first.encoder) == 0.0
     assert ae.max_change(new_before, second) > 1e-3
     assert stage2["train_loss"][-1] < stage2["train_loss"][0]
-    clf = ae.classifier(ae.unfreeze(ae.stack_encoders(first.encoder, second.encoder)))
+    clf = Classifier(training.set_trainable(nn.Sequential(first.encoder, second.encoder), True), 100)
     assert training.count_parameters(clf, trainable_only=True) == training.count_parameters(clf)
     second_before = ae.snapshot(second.encoder)
     train(clf, X, y, nn.NLLLoss(), lr=0.01, num_epochs=3)

@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils import autoencoders as ae
 from course_utils import data_download, datasets, training
+from course_utils.lessons import Classifier, MLPAutoencoder
 
 EPOCHS, BATCH = 2, 100  # 01a's default batch, 2 + 2 epochs instead of 5 + 5
 
@@ -23,18 +23,19 @@ def real_fashion(tmp_path_factory, real_fashion_folder):
 
 def fit(net, X, y, loss_fn, lr):
     """01a's training step: fresh SGD (momentum 0.9), shuffled batches of BATCH, EPOCHS epochs."""
-    return training.fit(net, training.TensorLoader(X, y, BATCH, seed=0), loss_fn, ae.make_sgd(net, lr), EPOCHS, "cpu")
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    return training.fit(net, training.TensorLoader(X, y, BATCH, seed=0), loss_fn, optimizer, EPOCHS, "cpu")
 
 
 def test_end_to_end_recipe_on_real_fashion_mnist(real_fashion):
     X, y, X_val, y_val, X_test, y_test = real_fashion
     torch.manual_seed(0)
-    net = ae.mlp_autoencoder((784, 100, 100))
+    net = MLPAutoencoder(100)
     fit(net, X, None, nn.MSELoss(), lr=0.5)
     mse = nn.functional.mse_loss(training.predict(net, X_test, 1000), X_test).item()
     mean_image = nn.functional.mse_loss(X.mean(0).expand_as(X_test), X_test).item()
     assert mse < 0.55 * mean_image  # measured 0.0355 against 0.0866 (seed 0)
-    clf = ae.classifier(net.encoder)
+    clf = Classifier(net.encoder, 100)
     fit(clf, X, y, nn.NLLLoss(), lr=0.01)
     val_acc = training.accuracy(training.predict(clf, X_val, 1000), y_val)
     test_acc = training.accuracy(training.predict(clf, X_test, 1000), y_test)
