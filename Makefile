@@ -25,12 +25,9 @@ test:                     ## set up, then unit tests + every notebook (and solut
 store: data               ## maintainers: re-run notebooks at default settings and store their outputs
 	$(PY) scripts/run_notebooks.py --inplace notebooks/*.ipynb
 
-.PHONY: book book-test
+.PHONY: book
 book:                     ## the course website in build/site/ from the stored notebooks (installs the [book] extra)
 	$(COURSE) book
 
 clean-build:
 	rm -rf build
-
-book-test: book            ## the website's tests in a real browser (the automated check runs them after make test)
-	$(PY) -m pytest -q tests/test_book.py
