@@ -1,7 +1,8 @@
-"""Autoencoders for Fashion-MNIST: MLP (end-to-end and greedy layer-wise), linear and convolutional.
+"""Autoencoders for Fashion-MNIST: MLP (end-to-end and greedy layer-wise).
 
-Notebooks 01a (end-to-end pre-training), 01b (layer-wise pre-training) and 05 (linear / conv autoencoders)
-build their models here. Models only: nothing in this module reads files, trains or plots.
+Notebooks 01a (end-to-end pre-training) and 01b (layer-wise pre-training) build their models here
+(notebook 05 defines its linear and convolutional autoencoders in its own cells).
+Models only: nothing in this module reads files, trains or plots.
 """
 from collections import OrderedDict
 
@@ -107,44 +108,3 @@ def max_change(before, module):
     """Largest absolute change of any parameter of `module` since `snapshot` (01b freezing check)."""
     after = snapshot(module)
     return max((after[name] - before[name]).abs().max().item() for name in before)
-
-
-class LinearAutoencoder(nn.Module):
-    """One Linear layer down to k codes and one back, no activations: PCA's subspace (notebook 05)."""
-
-    def __init__(self, n_in=784, k=32):
-        super().__init__()
-        self.encoder = nn.Linear(n_in, k)
-        self.decoder = nn.Linear(k, n_in)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-
-def conv_encoder(code, in_channels, image_size, width):
-    """Two stride-2 convolutions then a Linear to `code` features (ConvAutoencoder, notebook 05)."""
-    side = image_size // 4
-    return nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(2 * width * side * side, code))
-
-
-def conv_decoder(code, in_channels, image_size, width):
-    """Linear back to a feature map then two stride-2 transposed convs and a Sigmoid (notebook 05)."""
-    side = image_size // 4
-    return nn.Sequential(
-        nn.Linear(code, 2 * width * side * side), nn.ReLU(),
-        nn.Unflatten(1, (2 * width, side, side)),
-        nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(width, in_channels, 4, stride=2, padding=1), nn.Sigmoid())
-
-
-class ConvAutoencoder(Autoencoder):
-    """Small convolutional autoencoder with a configurable code size; image side divisible by 4 (notebook 05)."""
-
-    def __init__(self, code=32, in_channels=1, image_size=28, width=16):
-        if image_size % 4:
-            raise ValueError(f"ConvAutoencoder: image_size must be divisible by 4, got {image_size} (e.g. 28)")
-        super().__init__(conv_encoder(code, in_channels, image_size, width),
-                         conv_decoder(code, in_channels, image_size, width))
