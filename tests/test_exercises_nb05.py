@@ -121,3 +121,33 @@ def test_exercise_6_check(capsys):
     assert run_check(nb05.exercise_6, embedded, codes, capsys=capsys)[0]
     assert not run_check(nb05.exercise_6, dict(embedded, **{"PCA, 16": np.zeros((1200, 2))}), codes,
                          capsys=capsys)[0]
+
+
+TIED_CELL = '''class LinearAutoencoder(nn.Module):
+    def __init__(self, n_in=784, k=32):
+        super().__init__()
+        self.encoder = nn.Linear(n_in, k)
+        self.decoder_bias = nn.Parameter(torch.zeros(n_in))
+
+    def forward(self, x):
+        return F.linear(self.encoder(x), self.encoder.weight.T, self.decoder_bias)'''
+
+
+def test_smoke_run_prints_the_pretraining_table_and_the_checks(monkeypatch):
+    """Smoke run of notebook 05: section 5's table has its four arms with every column; the self-checks say
+    "not yet" on the untouched notebook, and exercise 1's turns OK once the student ties the weights."""
+    from nbrun import run, streams
+
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    nb = run("05_pca_autoencoders_segmentation.ipynb",
+             then=[TIED_CELL, "linear_ae = LinearAutoencoder(784, cfg.k)\nnb05.exercise_1(linear_ae, cfg.k)"])
+    out = streams(nb)
+    table = out[out.index("pre-training table"):].splitlines()
+    assert table[1].split() == ["val", "dice", "val", "iou", "val", "auc", "test", "dice", "test", "iou", "test",
+                                "auc", "seconds"]
+    rows = [line for line in table[2:6] if "encoder" in line]
+    assert len(rows) == 4 and sum("autoencoder encoder" in r for r in rows) == 2
+    assert all(0 <= float(v) <= 1 for r in rows for v in r.split()[-7:-1])
+    assert "pre-training helped" in out or "pre-training did not help" in out
+    before, after = out.rsplit("Self-check: exercise 1", 1)
+    assert before.count("NOT YET") >= 4 and "all done" in after
