@@ -1,7 +1,7 @@
-"""Autoencoder plumbing: weight inspection for 01a/01b, linear and convolutional autoencoders for notebook 05.
+"""Autoencoder plumbing: the encoder + decoder container and weight inspection (01a, 01b).
 
-The MLP autoencoders and classifiers of 01a/01b are defined in those notebooks' cells (course_utils.lessons
-holds the copies later notebooks import). Nothing in this module reads files, trains or plots.
+The networks themselves are defined in the notebooks' cells (course_utils.lessons holds the copies later notebooks
+import). Nothing in this module reads files, trains or plots.
 """
 from torch import nn
 
@@ -37,44 +37,3 @@ def max_change(before, module):
     """Largest absolute change of any parameter of `module` since `snapshot` (01b freezing check)."""
     after = snapshot(module)
     return max((after[name] - before[name]).abs().max().item() for name in before)
-
-
-class LinearAutoencoder(nn.Module):
-    """One Linear layer down to k codes and one back, no activations: PCA's subspace (notebook 05)."""
-
-    def __init__(self, n_in=784, k=32):
-        super().__init__()
-        self.encoder = nn.Linear(n_in, k)
-        self.decoder = nn.Linear(k, n_in)
-
-    def forward(self, x):
-        return self.decoder(self.encoder(x))
-
-
-def conv_encoder(code, in_channels, image_size, width):
-    """Two stride-2 convolutions then a Linear to `code` features (ConvAutoencoder, notebook 05)."""
-    side = image_size // 4
-    return nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(2 * width * side * side, code))
-
-
-def conv_decoder(code, in_channels, image_size, width):
-    """Linear back to a feature map then two stride-2 transposed convs and a Sigmoid (notebook 05)."""
-    side = image_size // 4
-    return nn.Sequential(
-        nn.Linear(code, 2 * width * side * side), nn.ReLU(),
-        nn.Unflatten(1, (2 * width, side, side)),
-        nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.ReLU(),
-        nn.ConvTranspose2d(width, in_channels, 4, stride=2, padding=1), nn.Sigmoid())
-
-
-class ConvAutoencoder(Autoencoder):
-    """Small convolutional autoencoder with a configurable code size; image side divisible by 4 (notebook 05)."""
-
-    def __init__(self, code=32, in_channels=1, image_size=28, width=16):
-        if image_size % 4:
-            raise ValueError(f"ConvAutoencoder: image_size must be divisible by 4, got {image_size} (e.g. 28)")
-        super().__init__(conv_encoder(code, in_channels, image_size, width),
-                         conv_decoder(code, in_channels, image_size, width))

@@ -137,3 +137,51 @@ class UNet(nn.Module):
         for step in self.up:  # expanding path, each step with the skip of its level
             x = step(x, skips.pop())
         return self.head(x)
+
+
+# ---- from notebooks/05_pca_autoencoders_segmentation.ipynb, cell 12 ----
+class LinearAutoencoder(nn.Module):
+    """One Linear layer down to k codes and one back, no activation: PCA's subspace (notebook 05, section 1)."""
+
+    def __init__(self, n_in=784, k=32):
+        super().__init__()
+        self.encoder = nn.Linear(n_in, k)
+        self.decoder = nn.Linear(k, n_in)
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+# ---- from notebooks/05_pca_autoencoders_segmentation.ipynb, cell 24 ----
+class ConvAutoencoder(nn.Module):
+    """Two stride-2 convolutions and a Linear down to `code` numbers, mirrored back up (notebook 05, section 2)."""
+
+    def __init__(self, code=32, in_channels=1, image_size=28, width=16):
+        super().__init__()
+        if image_size % 4:
+            raise ValueError(f"ConvAutoencoder: image_size must be divisible by 4, got {image_size} (e.g. 28)")
+        side = image_size // 4
+        self.encoder = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, stride=2, padding=1), nn.ReLU(),             # 28 -> 14
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.ReLU(),               # 14 -> 7
+            nn.Flatten(), nn.Linear(2 * width * side * side, code))
+        self.decoder = nn.Sequential(
+            nn.Linear(code, 2 * width * side * side), nn.ReLU(), nn.Unflatten(1, (2 * width, side, side)),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.ReLU(),      # 7 -> 14
+            nn.ConvTranspose2d(width, in_channels, 4, stride=2, padding=1), nn.Sigmoid())  # 14 -> 28
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+# ---- from notebooks/05_pca_autoencoders_segmentation.ipynb, cell 37 ----
+class CodeClassifier(nn.Module):
+    """An encoder followed by a Linear → LogSoftmax head on its `code` numbers (notebook 05, section 2)."""
+
+    def __init__(self, encoder, code, num_classes=10):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Linear(code, num_classes), nn.LogSoftmax(dim=1))
+
+    def forward(self, x):
+        return self.head(self.encoder(x))

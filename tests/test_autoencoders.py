@@ -1,7 +1,8 @@
-"""Unit tests for course_utils.autoencoders (weight inspection, linear and conv autoencoders; no files, no data).
+"""Unit tests for course_utils.autoencoders (the container and weight inspection; no files, no data).
 
 01a/01b's MLP autoencoder and classifier are defined in those notebooks (course_utils.lessons); their tests are
-tests/test_exercises_nb01.py and tests/test_nb_fashion_floors.py.
+tests/test_exercises_nb01.py and tests/test_nb_fashion_floors.py; 05's linear and conv autoencoders are
+tested in tests/test_exercises_nb05.py.
 """
 import pytest
 import torch
@@ -10,15 +11,6 @@ from torch import nn
 from course_utils import autoencoders as ae
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def sgd_steps(net, X, target, lr=0.1, steps=5):
-    """A few plain SGD steps (momentum 0.9) on MSE (helper for these tests)."""
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    for _ in range(steps):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(net(X), target).backward()
-        optimizer.step()
 
 
 def test_autoencoder_forward_is_decoder_of_encoder():
@@ -44,35 +36,3 @@ def test_snapshot_and_max_change_measure_an_edit():
     with torch.no_grad():
         net.bias[1] += 0.25
     assert ae.max_change(before, net) == pytest.approx(0.25)
-
-
-def test_linear_autoencoder_is_linear():
-    torch.manual_seed(0)
-    net = ae.LinearAutoencoder(12, 3)
-    x, y = torch.randn(1, 12), torch.randn(1, 12)
-    zero = net(torch.zeros(1, 12))
-    assert torch.allclose(net(x + y) - zero, (net(x) - zero) + (net(y) - zero), atol=1e-5)
-    assert net.encoder.out_features == 3
-
-
-def test_linear_autoencoder_learns_a_low_rank_signal():
-    torch.manual_seed(0)
-    X = torch.randn(64, 2) @ torch.randn(2, 10)
-    net = ae.LinearAutoencoder(10, 2)
-    start = nn.functional.mse_loss(net(X), X).item()
-    sgd_steps(net, X, X, lr=0.02, steps=60)
-    assert nn.functional.mse_loss(net(X), X).item() < 0.05 * start
-
-
-@pytest.mark.parametrize("code, channels, size", [(8, 1, 28), (32, 3, 16)])
-def test_conv_autoencoder_shapes_and_range(code, channels, size):
-    net = ae.ConvAutoencoder(code=code, in_channels=channels, image_size=size, width=4)
-    X = torch.rand(2, channels, size, size)
-    assert net.encoder(X).shape == (2, code)
-    out = net(X)
-    assert out.shape == X.shape and out.min() >= 0 and out.max() <= 1
-
-
-def test_conv_autoencoder_rejects_bad_size():
-    with pytest.raises(ValueError, match="divisible by 4"):
-        ae.ConvAutoencoder(code=4, image_size=30)

@@ -8,10 +8,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-# measured in the stored default run (test accuracies 0.8725 / 0.8295 / 0.8465; best test Dice 0.7964, best AUC
-# 0.9551), rounded down
+# measured in the stored default run (test accuracies 0.8725 / 0.8295 / 0.8465), rounded down. The DRIVE floors
+# are below the previous stored run's (best test Dice 0.7964, AUC 0.9551 at 80 crops per image): the default run
+# now draws 40; set them from the re-stored run's figures, rounded down.
 FLOOR_RMSPROP, FLOOR_SGD, FLOOR_PROBE_PIXELS = 0.86, 0.82, 0.84
-FLOOR_BEST_DICE, FLOOR_BEST_AUC = 0.79, 0.95
+FLOOR_BEST_DICE, FLOOR_BEST_AUC = 0.74, 0.93
+# section 5, the pre-training table: every arm trained on all labelled images, and the best arm on 4 images
+FLOOR_PRETRAIN_ALL_DICE, FLOOR_PRETRAIN_ALL_AUC, FLOOR_PRETRAIN_FEW_DICE = 0.70, 0.90, 0.50
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "05_pca_autoencoders_segmentation.ipynb"
 
 
@@ -54,6 +57,19 @@ def test_fashion_floors(texts):
 
 def test_drive_floors(texts):
     rows = table_after(texts, "official test images; vessel class")
-    assert len(rows) >= 15
+    assert len(rows) == 9   # the eight configurations and the longer run
     assert max(r["dice"] for r in rows.values()) >= FLOOR_BEST_DICE
     assert max(r["auc"] for r in rows.values()) >= FLOOR_BEST_AUC
+
+
+def test_pretraining_table_floors(texts):
+    rows = table_after(texts, "pre-training table")
+    assert len(rows) == 4
+    every = [r for name, r in rows.items() if name.startswith("16 labelled images")]
+    few = [r for name, r in rows.items() if name.startswith("4 labelled images")]
+    assert len(every) == 2 and len(few) == 2
+    assert min(r["test dice"] for r in every) >= FLOOR_PRETRAIN_ALL_DICE
+    assert min(r["test auc"] for r in every) >= FLOOR_PRETRAIN_ALL_AUC
+    assert max(r["test dice"] for r in few) >= FLOOR_PRETRAIN_FEW_DICE
+    assert all(r["seconds"] > 0 for r in rows.values())
+    assert any("pre-training helped" in t or "pre-training did not help" in t for t in texts)

@@ -21,7 +21,8 @@ VALID = {
                                                "sgd_lr": 0.05, "code_sizes": (8,),
                                                "data_source": "synthetic"},
     "05_pca_autoencoders_segmentation.ipynb#big": {"code_sizes": (16, 1024), "repeat_seeds": (),
-                                                   "fashion_source": "synthetic"},
+                                                   "fashion_source": "synthetic", "few_labelled": 2,
+                                                   "linear_fine_epochs": 0},
 }
 INVALID = {
     "00_setup_check.ipynb": [({"data_source": "internet"}, "data_source")],
@@ -48,7 +49,11 @@ INVALID = {
                                                ({"seg_batch_size": 0}, "seg_batch_size"),
                                                ({"neighbours": 0}, "neighbours"), ({"sgd_lr": 0}, "sgd_lr"),
                                                ({"code_sizes": ()}, "code_sizes"),
-                                               ({"finetune_epochs": "ten"}, "finetune_epochs")],
+                                               ({"finetune_epochs": "ten"}, "finetune_epochs"),
+                                               ({"pretrain_epochs": 0}, "pretrain_epochs"),
+                                               ({"few_labelled": 30}, "few_labelled"), ({"dropout": 1.5}, "dropout"),
+                                               ({"crop_size": 50}, "crop_size"),
+                                               ({"project_schedule": "yes"}, "project_schedule")],
 }
 
 
