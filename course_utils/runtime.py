@@ -41,8 +41,8 @@ def checkpoint_dir():
 def mode_line(smoke):
     """Banner line describing the schedule mode."""
     if smoke:
-        return "SMOKE (COURSE_SMOKE=1): tiny schedule for CI; the numbers below mean nothing"
-    return "default schedule (see the parameters cell for the lecture's full schedule)"
+        return "SMOKE (COURSE_SMOKE=1): a tiny schedule that only checks that every cell runs; its numbers mean nothing"
+    return "default schedule (the parameters cell names the full schedule of the lecture or project)"
 
 
 def source_line(dataset, source, root):
