@@ -52,6 +52,33 @@ class ShallowAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+# ---- from notebooks/02_drive_patch_autoencoder.ipynb, cell 16 ----
+class PatchAutoencoder(nn.Module):
+    """Notebook 02's patch autoencoder: C·h·w → h·w → h·w (tanh), then h·w → h·w (tanh) → C·h·w (sigmoid)."""
+
+    def __init__(self, patch_h, patch_w, channels=3):
+        super().__init__()
+        n_in, n_hid = channels * patch_h * patch_w, patch_h * patch_w
+        self.encoder = nn.Sequential(nn.Linear(n_in, n_hid), nn.Tanh(), nn.Linear(n_hid, n_hid), nn.Tanh())
+        self.decoder = nn.Sequential(nn.Linear(n_hid, n_hid), nn.Tanh(), nn.Linear(n_hid, n_in), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+# ---- from notebooks/02_drive_patch_autoencoder.ipynb, cell 27 ----
+class PatchSegmenter(nn.Module):
+    """Notebook 02's vessel network: a (pre-trained) encoder and a new h·w → h·w sigmoid head."""
+
+    def __init__(self, encoder, patch_h, patch_w):
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Linear(patch_h * patch_w, patch_h * patch_w), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
 # ---- from notebooks/03_drive_segnet_unet.ipynb, cell 17 ----
 class SegNet(nn.Module):
     """Lecture 50's SegNet-like network: conv 3→64 + ReLU, 2×2 max-pool keeping the indices, max-unpool, conv 64→3."""

@@ -1,15 +1,13 @@
-"""Patches for notebook 02 (DRIVE patch autoencoder): seeded sampling, the patch autoencoder, tiling inference.
+"""Patches for notebook 02 (DRIVE patch autoencoder): seeded sampling, vectors, tiling inference.
+
+The networks themselves are defined in notebook 02's cells (`course_utils.lessons.PatchAutoencoder`).
 
 Conventions: an image is a numpy array H×W×C (or H×W); a patch position is its top-left corner (top, left);
 a patch as a network input is a vector flattened channel-major (C, h, w), as in the lecture's 3·10·10 = 300.
 """
-from collections import OrderedDict
-
 import numpy as np
 import torch
-from torch import nn
 
-from .autoencoders import Autoencoder
 from .devices import place
 
 
@@ -76,21 +74,6 @@ def sample_patches(images, labels, patch_hw, per_image, seed=0, fovs=None):
         X.append(to_vectors(extract_patches(image, tops, lefts, patch_hw)))
         y.append(to_vectors(extract_patches(label, tops, lefts, patch_hw)))
     return torch.from_numpy(np.concatenate(X)), torch.from_numpy(np.concatenate(y))
-
-
-def build_autoencoder(patch_h, patch_w, channels=3):
-    """The lecture's autoencoder C·h·w → h·w → h·w (tanh) → h·w → C·h·w (sigmoid) (section 3)."""
-    n_in, n_hid = channels * patch_h * patch_w, patch_h * patch_w
-    encoder = nn.Sequential(nn.Linear(n_in, n_hid), nn.Tanh(), nn.Linear(n_hid, n_hid), nn.Tanh())
-    decoder = nn.Sequential(nn.Linear(n_hid, n_hid), nn.Tanh(), nn.Linear(n_hid, n_in), nn.Sigmoid())
-    return Autoencoder(encoder, decoder)
-
-
-def build_segmenter(encoder, patch_h, patch_w):
-    """The trained encoder followed by a new h·w → h·w sigmoid head predicting the vessel patch (section 5)."""
-    n_hid = patch_h * patch_w
-    head = nn.Sequential(nn.Linear(n_hid, n_hid), nn.Sigmoid())
-    return nn.Sequential(OrderedDict(encoder=encoder, head=head))
 
 
 def tile_starts(size, patch, stride):

@@ -1,21 +1,34 @@
-"""Interactive explorers (ipywidgets) that fall back to a static figure without a widget frontend.
+"""Interactive explorers (ipywidgets) that fall back to a static figure when no widget frontend is attached.
 
-Live widgets need a running JupyterLab; CI, nbval and stored outputs get the static figure of the default
-state. `COURSE_WIDGETS=0` (or smoke mode) forces the static figure.
+Live widgets need a frontend that renders them (JupyterLab or Notebook through jupyter_server, VS Code, Colab).
+A headless run (nbclient, `jupyter nbconvert --execute`, papermill, nbval) gets the static figure of the default
+state instead, so it never waits on widget messages (jupyter/nbclient#312, jupyter/nbconvert#2003).
+`COURSE_WIDGETS=0` forces the static figure, `COURSE_WIDGETS=1` the live widgets.
 """
 import os
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from . import metrics, plotting
 from .patches import tile_corners
-from .runtime import is_smoke
+
+
+def has_frontend():
+    """True when this kernel was started by a frontend that renders widgets (every explorer asks).
+
+    jupyter_server (JupyterLab, Notebook 7, JupyterHub) sets JPY_SESSION_NAME in its kernels' environment, VS Code
+    sets VSCODE_PID, Colab imports google.colab; nbclient, nbconvert, papermill and nbval set none of them.
+    """
+    return bool(os.environ.get("JPY_SESSION_NAME") or os.environ.get("VSCODE_PID")
+                or "google.colab" in sys.modules)
 
 
 def widgets_enabled():
-    """True when live widgets should be shown (ipywidgets importable, not smoke, COURSE_WIDGETS != 0)."""
-    if is_smoke() or os.environ.get("COURSE_WIDGETS", "1") == "0":
+    """True when live widgets should be shown: COURSE_WIDGETS=1, or a widget frontend and COURSE_WIDGETS != 0."""
+    setting = os.environ.get("COURSE_WIDGETS", "").strip().lower()
+    if setting in ("0", "false", "no") or (setting not in ("1", "true", "yes") and not has_frontend()):
         return False
     try:
         import ipywidgets  # noqa: F401

@@ -79,8 +79,15 @@ def test_confusion_matrix_counts():
 
 
 def test_format_table_lists_rows_and_columns():
-    text = metrics.format_table({"net": {"f1": 0.5, "auc": 0.9}}, columns=("f1", "auc", "iou"))
-    assert "net" in text and "0.5000" in text and "0.9000" in text and "-" in text
+    text = metrics.format_table({"net": {"f1": 0.5, "auc": 0.91234}, "2nd observer": {"f1": 0.25}},
+                                columns=("f1", "auc", "iou"))
+    header, *rows = text.split("\n")
+    assert header.split() == ["f1", "auc", "iou"] and len(rows) == 2
+    assert rows[0].split() == ["net", "0.5000", "0.9123", "-"]  # 4 decimals; a missing score is "-"
+    assert rows[1].split() == ["2nd", "observer", "0.2500", "-", "-"]
+    widths = {len(line) for line in text.split("\n")}
+    assert widths == {24 + 3 * 12}  # the name column is 24 wide, each score column 12: the columns line up
+    assert rows[0].index("0.5000") + len("0.5000") == header.index("f1") + len("f1")  # right-aligned under f1
 
 
 def test_best_threshold_over_every_score_picks_the_cut_with_the_highest_dice():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import metrics, patches, training
+from course_utils import lessons, metrics, patches, training
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # real_drive (conftest) skips when DRIVE is absent
 
@@ -15,10 +15,10 @@ def train_patch_segmenter(cases, patch_hw, per_image, ae_epochs, head_epochs, lr
     torch.manual_seed(0)
     X, y = patches.sample_patches([c.image for c in cases], [c.vessels.astype(np.float32) for c in cases],
                                   patch_hw, per_image, seed=0, fovs=[c.fov for c in cases])
-    ae = patches.build_autoencoder(*patch_hw)
+    ae = lessons.PatchAutoencoder(*patch_hw)
     training.fit(ae, training.TensorLoader(X, None, batch_size, seed=0), torch.nn.MSELoss(),
                  torch.optim.Adam(ae.parameters(), lr=lr), ae_epochs, "cpu")
-    seg = patches.build_segmenter(ae.encoder, *patch_hw)
+    seg = lessons.PatchSegmenter(ae.encoder, *patch_hw)
     history = training.fit(seg, training.TensorLoader(X, y, batch_size, seed=1), torch.nn.BCELoss(),
                            torch.optim.Adam(seg.parameters(), lr=lr), head_epochs, "cpu")
     return seg, history

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import patches
+from course_utils import lessons, patches
 
 
 def random_image(H, W, C=3, seed=0):
@@ -89,12 +89,12 @@ def test_sample_patches_shapes_labels_and_seed():
 @pytest.mark.parametrize("h,w", [(10, 10), (11, 11), (31, 31), (4, 7)])
 def test_autoencoder_and_segmenter_shapes(h, w):
     torch.manual_seed(0)
-    ae = patches.build_autoencoder(h, w)
+    ae = lessons.PatchAutoencoder(h, w)
     x = torch.rand(5, 3 * h * w)
     assert ae.encoder(x).shape == (5, h * w)
     out = ae(x)
     assert out.shape == (5, 3 * h * w) and 0 <= out.min() and out.max() <= 1
-    seg = patches.build_segmenter(ae.encoder, h, w)
+    seg = lessons.PatchSegmenter(ae.encoder, h, w)
     assert seg.encoder is ae.encoder
     prob = seg(x)
     assert prob.shape == (5, h * w) and 0 <= prob.min() and prob.max() <= 1

@@ -18,7 +18,12 @@ def low_rank_data(n=400, d=12, rank=3, noise=0.01, seed=0):
 
 
 def test_flatten_images():
-    assert P.flatten(torch.zeros(5, 1, 4, 3)).shape == (5, 12)
+    X = torch.arange(5 * 2 * 4 * 3, dtype=torch.float32).reshape(5, 2, 4, 3)
+    flat = P.flatten(X)
+    assert flat.shape == (5, 24)
+    assert torch.equal(flat[3], X[3].reshape(-1))  # each row is one image, in C, H, W order
+    assert flat[1, 0] == X[1, 0, 0, 0] and flat[1, 23] == X[1, 1, 3, 2] and flat[2, 12] == X[2, 1, 0, 0]
+    assert torch.equal(P.flatten(flat), flat)  # vectors stay as they are
 
 
 def test_fit_pca_hand_computed_2d():
