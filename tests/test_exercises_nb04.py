@@ -51,3 +51,11 @@ def test_exercise_1_adam_trains_afresh_at_the_asked_rate(done, rerun):
     check = text.split("Self-check: 04 exercise 1 (optimiser)", 1)[1]
     assert "NOT YET" not in check and "all done" in check
     assert re.search(r"training\s+2 epochs in \d+ s, Adam", text)  # the results table names the optimiser
+
+
+def test_exercise_1_self_check_passes_on_the_solutions_state(monkeypatch):
+    from nbrun import run
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    text = streams(run("04_all_idb_cam_resnet18_solutions.ipynb"))
+    check = text.split("Self-check: 04 exercise 1 (optimiser)", 1)[1].split("all done", 1)[0]
+    assert "NOT YET" not in check and check.count("OK") == 3
