@@ -59,3 +59,15 @@ def test_exercise_1_self_check_passes_on_the_solutions_state(monkeypatch):
     text = streams(run("04_all_idb_cam_resnet18_solutions.ipynb"))
     check = text.split("Self-check: 04 exercise 1 (optimiser)", 1)[1].split("all done", 1)[0]
     assert "NOT YET" not in check and check.count("OK") == 3
+
+
+@pytest.mark.parametrize("name,done", [("04b_bccd_cam_real_smears.ipynb", False),
+                                       ("04b_bccd_cam_real_smears_solutions.ipynb", True)])
+def test_04b_platelet_self_check(monkeypatch, name, done):
+    # the untouched notebook's state says "not yet" with a hint; the solution's state passes
+    from nbrun import run
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    text = streams(run(name))
+    check = text.split("Self-check: 04b exercise 1 (platelets)", 1)[1]
+    assert ("NOT YET" not in check and "all done" in check) if done else ("NOT YET" in check and "hint:" in check)
+    assert "Platelets" not in check  # the check never prints the answer
