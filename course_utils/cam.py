@@ -1,23 +1,22 @@
-"""Class activation maps with ResNet-18 (notebook 04): model, preprocessing, CAM, Grad-CAM, pointing game.
+"""Plumbing of the CAM notebooks (04, 04b): ImageNet weights lookup and recipes, preprocessing, augmentation,
+peaks and the pointing game, crops from boxed photographs.
 
+The network, its head swap, the CAM and Grad-CAM are taught in notebook 04's cells (course_utils.lessons).
 Reads no dataset files; the only file it may touch is torchvision's cached ImageNet weights.
 """
 import socket
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from . import losses, runtime, training
+from . import runtime
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-FEATURE_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
 WEIGHT_CHOICES = ("auto", "imagenet", None)
 TRAIN_LAYERS = ("all", "layer4", "fc")
 TRANSFER_ARMS = ("ImageNet, all layers", "ImageNet, layer4 + fc", "ImageNet, fc only", "random weights, all layers")
@@ -29,7 +28,7 @@ RECIPES = {
 }
 
 
-# ---------------------------------------------------------------- model
+# ---------------------------------------------------------------- ImageNet weights and recipes
 
 def cached_weights_path():
     """Where torch hub keeps the ResNet-18 ImageNet file (04, model section)."""
@@ -92,50 +91,21 @@ def recipe_settings(recipe, **chosen):
     return {k: RECIPES[recipe][k] if chosen.get(k) is None else chosen[k] for k in RECIPES[recipe]}
 
 
-def recipe_note(recipe, weights):
+def recipe_note(recipe, weights, lecture_schedule=False):
     """What the run does and why, for the set-up cell's output (depends on the recipe taken) (04)."""
     path = cached_weights_path()
+    if recipe == "fine-tuning" and lecture_schedule:
+        return (f"recipe : THE LECTURE'S RECIPE: ImageNet weights (loaded from {path}) fine-tuned on crops resized "
+                f"to 224 px, SGD lr 1e-3, no augmentation, inputs divided by 255 only (no ImageNet normalisation).")
     if recipe == "fine-tuning":
         return (f"recipe : FINE-TUNING the ImageNet weights (loaded from {path}): the lecture's recipe, crops "
                 f"resized to 224 px, SGD lr 1e-3. Inputs get the ImageNet mean/std normalisation the weights were "
-                f"trained with (the lecture only divided by 255).")
+                f"trained with (the lecture only divided by 255; lecture_schedule = True does that).")
     why = ("weights = None asks for random weights" if weights is None else
            f"the ImageNet weights are not in {path} and cannot be downloaded here")
     return (f"recipe : FROM SCRATCH (random weights): {why}. The lecture fine-tuned ImageNet weights; without "
             f"them the from-scratch recipe uses larger steps (lr 0.01), 128 px crops with a mirrored border, "
             f"augmentation and a step decay (section 3). To fine-tune as the lecture did: {missing_weights_fix()}.")
-
-
-def set_trainable(net, train_layers="all"):
-    """Freeze every parameter outside `train_layers` ("all", "layer4" = layer4 + fc, "fc"); returns the trainable
-    ones for the optimiser (04, transfer learning)."""
-    if train_layers not in TRAIN_LAYERS:
-        raise runtime.ParameterError(f"Parameters cell: train_layers = {train_layers!r}: use one of {TRAIN_LAYERS}")
-    keep = {"all": None, "layer4": ("layer4.", "fc."), "fc": ("fc.",)}[train_layers]
-    for name, p in net.named_parameters():
-        p.requires_grad_(keep is None or name.startswith(keep))
-    return training.trainable_parameters(net)
-
-
-def build_resnet18(num_classes=2, weights="auto", allow_download=True, state=None):
-    """ResNet-18 with fc 512→num_classes; ImageNet weights (`state`, or loaded as `weights` says) when available,
-    else random init (04, model)."""
-    if weights not in WEIGHT_CHOICES:
-        raise ValueError(f"weights={weights!r}: use one of {WEIGHT_CHOICES}, e.g. weights='auto'")
-    if state is None and weights is not None:
-        state = load_imagenet_state(weights, allow_download)
-    net = torchvision.models.resnet18()
-    if state is not None:
-        net.load_state_dict(state)  # strict: every key and shape of torchvision's ResNet-18
-        print(f"ResNet-18: ImageNet (IMAGENET1K_V1) weights loaded from {cached_weights_path()}; "
-              f"new {num_classes}-class fc from random weights")
-    elif weights == "auto":
-        print("NOTE: ResNet-18 starts FROM SCRATCH (random init): the ImageNet weights are not in "
-              f"{cached_weights_path()} and cannot be downloaded here. The lecture fine-tuned ImageNet weights.")
-    else:
-        print("ResNet-18: random weights (from scratch)")
-    net.fc = nn.Linear(net.fc.in_features, num_classes)
-    return net
 
 
 # ---------------------------------------------------------------- preprocessing
@@ -157,9 +127,11 @@ def resize(X, size):
     return F.interpolate(X[None], size=tuple(size), mode="bilinear", antialias=True, align_corners=False)[0]
 
 
-def preprocess_crops(images, size, context=0):
-    """uint8 cell crops → normalised N×3×S×S tensor, S = size + 2·context (mirrored border) (04, data)."""
-    X = torch.stack([normalise_imagenet(resize(to_chw(im), (size, size))) for im in images])
+def preprocess_crops(images, size, context=0, normalise=True):
+    """uint8 cell crops → N×3×S×S tensor, S = size + 2·context (mirrored border), ImageNet-normalised unless
+    normalise=False (the lecture's /255 only) (04, data)."""
+    X = torch.stack([resize(to_chw(im), (size, size)) for im in images])
+    X = normalise_imagenet(X) if normalise else X
     return F.pad(X, (context,) * 4, mode="reflect") if context else X
 
 
@@ -168,9 +140,17 @@ def scaled_shape(shape, scale):
     return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
 
 
-def preprocess_smear(image, scale):
-    """uint8 smear of any size → normalised 1×3×h×w tensor, resized by `scale` like the crops (04, CAM)."""
-    return normalise_imagenet(resize(to_chw(image), scaled_shape(image.shape, scale)))[None]
+def preprocess_smear(image, scale, normalise=True):
+    """uint8 smear of any size → 1×3×h×w tensor resized by `scale` like the crops, normalised as they are (04, CAM)."""
+    X = resize(to_chw(image), scaled_shape(image.shape, scale))
+    return (normalise_imagenet(X) if normalise else X)[None]
+
+
+def displayable(X, normalised=True):
+    """Undo the ImageNet normalisation of a 3×H×W input for display, clipped to [0, 1] (04, 04b figures)."""
+    if normalised:
+        X = X * torch.tensor(IMAGENET_STD).view(3, 1, 1) + torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    return X.clamp(0, 1)
 
 
 # ---------------------------------------------------------------- augmentation
@@ -195,101 +175,6 @@ def augment(X, max_shift, generator):
     """Random rotation/flip and shift of each square cell crop; labels do not change (04, training)."""
     ks = torch.randint(0, 8, (len(X),), generator=generator).tolist()
     return random_shift(torch.stack([dihedral(x, k) for x, k in zip(X, ks, strict=True)]), max_shift, generator)
-
-
-class AugmentedLoader(training.AugmentedLoader):
-    """Wraps a loader of (X, y) batches and augments every X afresh each epoch with `augment` (04, training)."""
-
-    def __init__(self, loader, max_shift=0, seed=0):
-        super().__init__(loader, lambda X, y, generator: (augment(X, max_shift, generator), y), seed)
-
-
-# ---------------------------------------------------------------- training
-
-def train_classifier(net, train, val, cfg, checkpoint=None, desc="ResNet-18"):
-    """SGD with momentum over the trainable weights, augmentation and the step decay as cfg says (num_epochs,
-    decay_epochs, batch_size, lr, momentum, augment, input_size, seed, device); history on `val` (04, training)."""
-    optimizer = torch.optim.SGD(training.trainable_parameters(net), lr=cfg.lr, momentum=cfg.momentum)
-    loader = training.TensorLoader(*train, cfg.batch_size, shuffle=True, seed=cfg.seed)
-    if cfg.augment:
-        loader = AugmentedLoader(loader, max_shift=cfg.input_size // 8, seed=cfg.seed)
-    scheduler = None
-    if cfg.decay_epochs:  # lr / 10 for the last decay_epochs epochs
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, milestones=[(cfg.num_epochs - cfg.decay_epochs) * len(loader)], gamma=0.1)
-    return training.fit(net, loader, losses.LogSoftmaxNLLLoss(), optimizer, cfg.num_epochs, cfg.device,
-                        val_loader=training.TensorLoader(*val, cfg.batch_size, shuffle=False),
-                        metrics={"accuracy": training.accuracy}, desc=desc, scheduler=scheduler,
-                        checkpoint_every=getattr(cfg, "checkpoint_every", 0) if checkpoint else 0,
-                        checkpoint=checkpoint)
-
-
-# ---------------------------------------------------------------- CAM
-
-def features(net, X, last="layer4"):
-    """Fully convolutional path of a ResNet up to `last` (N×512×h×w for layer4), any input size (04, CAM)."""
-    for name in FEATURE_LAYERS[: FEATURE_LAYERS.index(last) + 1]:
-        X = getattr(net, name)(X)
-    return X
-
-
-def head(net, A):
-    """The net's own head on layer4 maps: global average pooling, then fc (04, CAM)."""
-    return net.fc(A.mean(dim=(-2, -1)))
-
-
-def class_activation_map(maps, fc_weight, class_idx):
-    """CAM: sum over channels k of fc_weight[class_idx, k] * maps[..., k, :, :], maps e.g. from `features`
-    (04, CAM)."""
-    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], maps)
-
-
-def channel_average(maps):
-    """Plain average of all channels of the maps, the lecture's unweighted map (04, CAM)."""
-    return maps.mean(dim=-3)
-
-
-def local_logits(maps, fc):
-    """fc applied at every position of C×h×w maps → K×h×w (CAM plus bias); their mean is the logit (04, CAM)."""
-    return torch.einsum("ck,khw->chw", fc.weight, maps) + fc.bias.view(-1, 1, 1)
-
-
-def upsample(m, size):
-    """Bilinear upsampling of an h×w map to size=(H, W), e.g. the image size (04, CAM)."""
-    return F.interpolate(m[None, None].float(), size=tuple(size), mode="bilinear", align_corners=False)[0, 0]
-
-
-@dataclass
-class CamResult:
-    """What `image_cam` returns: layer4 maps, CAM of the chosen class, that class and the probabilities."""
-    maps: torch.Tensor
-    cam: torch.Tensor
-    class_idx: int
-    probs: torch.Tensor
-
-
-def image_cam(net, x, class_idx=None):
-    """No-grad CAM of one 1×3×H×W input for the PREDICTED class unless `class_idx` is given (04, CAM)."""
-    net.eval()
-    with torch.no_grad():
-        A = features(net, x)[0]
-        probs = F.softmax(head(net, A), dim=-1)
-        c = int(probs.argmax()) if class_idx is None else int(class_idx)
-        return CamResult(maps=A, cam=class_activation_map(A, net.fc.weight, c), class_idx=c, probs=probs)
-
-
-def grad_cam(net, x, class_idx=None, layer="layer4"):
-    """Grad-CAM at `layer`: ReLU(sum_k mean(d logit_c / d A_k) * A_k); returns (map, class) (04, Grad-CAM)."""
-    net.eval()
-    A = features(net, x, last=layer).detach().requires_grad_(True)  # works with frozen layers too
-    h = A
-    for name in FEATURE_LAYERS[FEATURE_LAYERS.index(layer) + 1:]:
-        h = getattr(net, name)(h)
-    logits = head(net, h)[0]
-    c = int(logits.argmax()) if class_idx is None else int(class_idx)
-    (grad,) = torch.autograd.grad(logits[c], A)
-    alpha = grad[0].mean(dim=(1, 2))
-    return torch.relu(torch.einsum("k,khw->hw", alpha, A[0].detach())), c
 
 
 # ---------------------------------------------------------------- peaks and pointing game
@@ -398,7 +283,7 @@ def shrink(image, scale):
     return X.mul(255).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
 
 
-def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
+def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0, normalise=True):
     """Normalised crops of `side` px from photographs shrunk by `scale`: one per box (label 1) and up to
     `negatives` box-free ones per photograph (label 0); returns (X, y) (04 solutions, BCCD)."""
     rng = np.random.default_rng(seed)
@@ -408,10 +293,12 @@ def crop_dataset(images, box_lists, scale, side, negatives=1, seed=0):
                                                  negatives, rng)
         crops += image_crops
         labels += image_labels
-    return torch.stack([normalise_imagenet(to_chw(c)) for c in crops]), torch.tensor(labels)
+    X = torch.stack([to_chw(c) for c in crops])
+    return (normalise_imagenet(X) if normalise else X), torch.tensor(labels)
 
 
-def cam_peaks(net, images, scale, class_idx, device="cpu"):
-    """Peak (x, y), in each image's own pixels, of the class CAM of every image shown at `scale` (04 pointing)."""
-    return [peak_in_image(image_cam(net, preprocess_smear(im, scale).to(device), class_idx).cam.cpu(), im.shape[:2])
+def map_peaks(cam_of, images, scale, normalise=True, device="cpu"):
+    """Peak (x, y), in each image's own pixels, of the map `cam_of(x)` of every image shown at `scale`, e.g.
+    cam_of = lambda x: image_cam(net, x, 1).cam (04 pointing game, 04b)."""
+    return [peak_in_image(cam_of(preprocess_smear(im, scale, normalise).to(device)).cpu(), im.shape[:2])
             for im in images]

@@ -166,6 +166,82 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+# ---- from notebooks/04_all_idb_cam_resnet18.ipynb, cell 13 ----
+def resnet18_classifier(num_classes=2, state=None):
+    """torchvision's ResNet-18, with the ImageNet weights `state` or random ones, its 1000-class fc swapped for a
+    new num_classes one (notebook 04, section 2)."""
+    net = resnet18()  # the architecture, random weights
+    if state is not None:
+        net.load_state_dict(state)  # strict: every key and shape of torchvision's ImageNet file
+    net.fc = nn.Linear(net.fc.in_features, num_classes)  # the new head starts from random weights
+    return net
+
+
+# which of ResNet-18's layers train for each value of train_layers (the others are frozen)
+TRAINED_LAYERS = {"all": ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"),
+                  "layer4": ("layer4", "fc"), "fc": ("fc",)}
+
+
+# ---- from notebooks/04_all_idb_cam_resnet18.ipynb, cell 17 ----
+FEATURE_LAYERS = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
+
+
+def features(net, x, last="layer4"):
+    """A ResNet's convolutional part up to `last`: N×512×h×w maps after layer4, any input size (04, section 2)."""
+    for name in FEATURE_LAYERS[: FEATURE_LAYERS.index(last) + 1]:
+        x = getattr(net, name)(x)
+    return x
+
+
+# ---- from notebooks/04_all_idb_cam_resnet18.ipynb, cell 26 ----
+def class_activation_map(maps, fc_weight, class_idx):
+    """CAM_c(i, j) = sum_k w[c, k] A_k(i, j): the fc weights of class c summed over the K×h×w maps (04, section 4)."""
+    return torch.einsum("k,...khw->...hw", fc_weight[class_idx], maps)
+
+
+def upsample(m, size):
+    """Bilinear upsampling of an h×w map to size = (H, W), e.g. the image's (04, section 4)."""
+    return F.interpolate(m[None, None].float(), size=tuple(size), mode="bilinear", align_corners=False)[0, 0]
+
+
+# ---- from notebooks/04_all_idb_cam_resnet18.ipynb, cell 30 ----
+from collections import namedtuple
+
+CamResult = namedtuple("CamResult", "maps cam class_idx probs")
+
+
+def image_cam(net, x, class_idx=None):
+    """No-grad CAM of one 1×3×H×W input for the PREDICTED class unless class_idx is given: (layer4 maps, CAM,
+    class, probabilities) (04, section 4)."""
+    net.eval()
+    with torch.no_grad():
+        maps = features(net, x)[0]
+        probs = F.softmax(net.fc(maps.mean(dim=(1, 2))), dim=-1)  # GAP, then fc: the network's own head
+        c = int(probs.argmax()) if class_idx is None else int(class_idx)
+        return CamResult(maps, class_activation_map(maps, net.fc.weight, c), c, probs)
+
+
+def local_logits(maps, fc):
+    """fc applied at every position of K×h×w maps → classes×h×w (each class's CAM plus its bias) (04, section 9)."""
+    return torch.einsum("ck,khw->chw", fc.weight, maps) + fc.bias.view(-1, 1, 1)
+
+
+# ---- from notebooks/04_all_idb_cam_resnet18.ipynb, cell 55 ----
+def grad_cam(net, x, class_idx=None, layer="layer4"):
+    """Grad-CAM at `layer`: ReLU(sum_k alpha_k A_k) with alpha_k the mean gradient of the class score over map k;
+    returns (map, class) (04, section 10)."""
+    net.eval()
+    maps = features(net, x, last=layer).detach().requires_grad_(True)  # works with frozen layers too
+    h = maps
+    for name in FEATURE_LAYERS[FEATURE_LAYERS.index(layer) + 1:]:
+        h = getattr(net, name)(h)
+    logits = net.fc(h.mean(dim=(-2, -1)))[0]
+    c = int(logits.argmax()) if class_idx is None else int(class_idx)
+    (grad,) = torch.autograd.grad(logits[c], maps)
+    alpha = grad[0].mean(dim=(1, 2))
+    return torch.relu(torch.einsum("k,khw->hw", alpha, maps[0].detach())), c
+
+
 # ---- from notebooks/05_pca_autoencoders_segmentation.ipynb, cell 12 ----
 class LinearAutoencoder(nn.Module):
     """One Linear layer down to k codes and one back, no activation: PCA's subspace (notebook 05, section 1)."""

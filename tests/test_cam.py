@@ -1,49 +1,64 @@
-"""Tests for course_utils.cam (notebook 04)."""
-from types import SimpleNamespace
-
+"""Tests for course_utils.cam (plumbing of notebooks 04 and 04b) and for the CAM definitions notebook 04 teaches
+(course_utils.lessons: the head swap, features, CAM, Grad-CAM)."""
 import numpy as np
 import pytest
 import torch
 import torchvision
 
-from course_utils import cam
+from course_utils import cam, training
+from course_utils.lessons import (
+    TRAINED_LAYERS,
+    class_activation_map,
+    features,
+    grad_cam,
+    image_cam,
+    local_logits,
+    resnet18_classifier,
+    upsample,
+)
 
 
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
-    model = cam.build_resnet18(num_classes=2, weights=None)
-    return model.eval()
+    return resnet18_classifier(num_classes=2).eval()
 
 
-# ---------------------------------------------------------------- model
+# ---------------------------------------------------------------- model (notebook 04's head swap) and weights
 
-def test_build_resnet18_head_is_512_to_2(net):
+def test_resnet18_classifier_head_is_512_to_2(net):
     assert net.fc.in_features == 512 and net.fc.out_features == 2
 
 
-def test_build_resnet18_rejects_unknown_weights():
-    with pytest.raises(ValueError, match="weights="):
-        cam.build_resnet18(weights="pretrained")
-
-
-def test_auto_without_cache_or_download_is_from_scratch(tmp_path, monkeypatch, capsys):
+def test_auto_without_cache_or_download_is_from_scratch(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert cam.load_imagenet_state("auto", allow_download=False) is None
-    cam.build_resnet18(weights="auto", allow_download=False)
-    assert "FROM SCRATCH" in capsys.readouterr().out
+    assert cam.load_imagenet_state(None) is None
+    with pytest.raises(cam.runtime.ParameterError, match="weights"):
+        cam.load_imagenet_state("pretrained")
 
 
-def test_auto_uses_cached_weights(tmp_path, monkeypatch, capsys):
+def test_cached_weights_fill_every_layer_but_the_new_head(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     torch.manual_seed(1)
     reference = torchvision.models.resnet18().state_dict()
     cam.cached_weights_path().parent.mkdir(parents=True)
     torch.save(reference, cam.cached_weights_path())
-    loaded = cam.build_resnet18(weights="auto", allow_download=False)
-    assert "ImageNet" in capsys.readouterr().out
+    loaded = resnet18_classifier(2, state=cam.load_imagenet_state("auto", allow_download=False))
     assert torch.equal(loaded.conv1.weight, reference["conv1.weight"])
-    assert loaded.fc.out_features == 2
+    assert torch.equal(loaded.layer4[1].bn2.running_var, reference["layer4.1.bn2.running_var"])
+    assert loaded.fc.out_features == 2 and loaded.fc.weight.shape == (2, 512)
+
+
+@pytest.mark.parametrize("layers,trained", [("all", None), ("layer4", ("layer4.", "fc.")), ("fc", ("fc.",))])
+def test_trained_layers_with_set_trainable_freeze_the_rest(layers, trained):
+    # what notebook 04's train_only does: everything frozen, then the named layers unfrozen
+    model = training.set_trainable(resnet18_classifier(2), False)
+    for name in TRAINED_LAYERS[layers]:
+        training.set_trainable(getattr(model, name))
+    for name, p in model.named_parameters():
+        assert p.requires_grad == (trained is None or name.startswith(trained)), name
+    assert set(TRAINED_LAYERS) == set(cam.TRAIN_LAYERS)
 
 
 def test_host_reachable_false_for_unresolvable_host():
@@ -83,6 +98,14 @@ def test_preprocess_crops_context_is_a_mirrored_border():
     assert torch.equal(padded[:, :, 3, 4:36], plain[:, :, 1])
 
 
+def test_normalise_false_is_the_lectures_division_by_255():
+    image = np.full((20, 20, 3), 51, dtype=np.uint8)
+    X = cam.preprocess_crops([image], 8, normalise=False)
+    assert torch.allclose(X, torch.full((1, 3, 8, 8), 0.2), atol=1e-6)
+    assert torch.allclose(cam.preprocess_smear(image, 0.5, normalise=False), torch.full((1, 3, 10, 10), 0.2), atol=1e-6)
+    assert torch.allclose(cam.displayable(cam.preprocess_crops([image], 8)[0]), X[0], atol=1e-6)
+
+
 def test_preprocess_smear_keeps_aspect_and_scale():
     smear = np.zeros((300, 500, 3), np.uint8)
     smear[:150] = 255
@@ -111,11 +134,12 @@ def test_random_shift_is_a_window_of_the_reflected_image():
         assert any(torch.equal(w, s) for w in windows)
 
 
-def test_augmented_loader_keeps_labels_and_dihedral_views():
+def test_augmented_loader_with_cam_augment_keeps_labels_and_dihedral_views():
     from course_utils.training import TensorLoader
     X = torch.randn(10, 3, 6, 6)
     y = torch.arange(10)
-    loader = cam.AugmentedLoader(TensorLoader(X, y, batch_size=4, shuffle=False), max_shift=0, seed=1)
+    loader = training.AugmentedLoader(TensorLoader(X, y, batch_size=4, shuffle=False),
+                                      lambda X, y, g: (cam.augment(X, 0, g), y), seed=1)  # as notebook 04 builds it
     batches = list(loader)
     assert len(loader) == 3 and torch.equal(torch.cat([b[1] for b in batches]), y)
     for x_aug, label in zip(torch.cat([b[0] for b in batches]), y, strict=True):
@@ -129,67 +153,79 @@ def test_cam_equals_explicit_weighted_sum():
     A = torch.randn(512, 5, 7)
     W = torch.randn(2, 512)
     explicit = sum(W[1, k] * A[k] for k in range(512))
-    assert torch.allclose(cam.class_activation_map(A, W, 1), explicit, atol=1e-4)
-    assert torch.allclose(cam.class_activation_map(A[None], W, 1)[0], explicit, atol=1e-4)
-    assert torch.equal(cam.class_activation_map(maps=A, fc_weight=W, class_idx=1), cam.class_activation_map(A, W, 1))
+    assert torch.allclose(class_activation_map(A, W, 1), explicit, atol=1e-4)
+    assert torch.allclose(class_activation_map(A[None], W, 1)[0], explicit, atol=1e-4)
+    assert torch.equal(class_activation_map(maps=A, fc_weight=W, class_idx=1), class_activation_map(A, W, 1))
 
 
-def test_head_on_features_equals_network_output(net):
+def test_fc_on_averaged_features_equals_network_output(net):
     x = torch.randn(2, 3, 32, 64)
     with torch.no_grad():
-        assert torch.allclose(cam.head(net, cam.features(net, x)), net(x), atol=1e-5)
+        assert torch.allclose(net.fc(features(net, x).mean(dim=(-2, -1))), net(x), atol=1e-5)
 
 
 def test_mean_of_cam_plus_bias_is_the_logit(net):
     x = torch.randn(1, 3, 64, 32)
     with torch.no_grad():
-        A = cam.features(net, x)[0]
+        A = features(net, x)[0]
         logits = net(x)[0]
-        local = cam.local_logits(maps=A, fc=net.fc)
+        local = local_logits(maps=A, fc=net.fc)
     for c in range(2):
-        c_map = cam.class_activation_map(A, net.fc.weight, c)
+        c_map = class_activation_map(A, net.fc.weight, c)
         assert torch.allclose(c_map.mean() + net.fc.bias[c], logits[c], atol=1e-5)
     assert torch.allclose(local.mean(dim=(1, 2)), logits, atol=1e-5)
 
 
 def test_cam_on_rectangular_300x500_input(net):
-    result = cam.image_cam(net, torch.randn(1, 3, 300, 500))
+    result = image_cam(net, torch.randn(1, 3, 300, 500))
     assert result.maps.shape == (512, 10, 16)
     assert result.cam.shape == (10, 16)
-    assert cam.upsample(result.cam, (300, 500)).shape == (300, 500)
+    assert upsample(result.cam, (300, 500)).shape == (300, 500)
     assert not result.cam.requires_grad
 
 
 def test_image_cam_uses_predicted_class():
     torch.manual_seed(3)
-    model = cam.build_resnet18(weights=None).eval()
+    model = resnet18_classifier(2).eval()
     x = torch.randn(1, 3, 32, 32)
     for favoured in (0, 1):
         with torch.no_grad():
             model.fc.bias.copy_(torch.tensor([50.0, -50.0]) * (1 if favoured == 0 else -1))
-        result = cam.image_cam(model, x)
+        result = image_cam(model, x)
         assert result.class_idx == favoured
-        assert torch.allclose(result.cam, cam.class_activation_map(result.maps, model.fc.weight, favoured))
-    forced = cam.image_cam(model, x, class_idx=0)
+        assert torch.allclose(result.cam, class_activation_map(result.maps, model.fc.weight, favoured))
+    forced = image_cam(model, x, class_idx=0)
     assert forced.class_idx == 0 and abs(float(forced.probs.sum()) - 1) < 1e-6
-
-
-def test_channel_average_is_plain_mean():
-    A = torch.arange(2 * 2 * 3, dtype=torch.float32).reshape(2, 2, 3)
-    assert torch.allclose(cam.channel_average(maps=A), (A[0] + A[1]) / 2)
 
 
 def test_grad_cam_at_layer4_is_relu_cam_over_area(net):
     x = torch.randn(1, 3, 64, 96)
-    gmap, c = cam.grad_cam(net, x, class_idx=1)
-    A = cam.features(net, x)[0].detach()
-    expected = torch.relu(cam.class_activation_map(A, net.fc.weight, 1)) / (A.shape[1] * A.shape[2])
+    gmap, c = grad_cam(net, x, class_idx=1)
+    A = features(net, x)[0].detach()
+    expected = torch.relu(class_activation_map(A, net.fc.weight, 1)) / (A.shape[1] * A.shape[2])
     assert c == 1 and torch.allclose(gmap, expected, atol=1e-6)
 
 
-def test_grad_cam_at_layer3_has_finer_grid(net):
-    gmap, c = cam.grad_cam(net, torch.randn(1, 3, 64, 96), layer="layer3")
-    assert gmap.shape == (4, 6) and c in (0, 1) and float(gmap.min()) >= 0
+def test_grad_cam_at_layer3_matches_a_hooked_backward_pass(net):
+    # independent computation: the layer3 output caught by a forward hook, the gradient of the whole network's
+    # class score with respect to it, alpha = mean gradient per map, ReLU of the weighted sum
+    torch.manual_seed(5)
+    x = torch.randn(1, 3, 64, 96)
+    caught = {}
+    handle = net.layer3.register_forward_hook(lambda module, inputs, output: caught.setdefault("A", output))
+    try:
+        logits = net(x)[0]
+    finally:
+        handle.remove()
+    c = int(logits.argmax())
+    (grad,) = torch.autograd.grad(logits[c], caught["A"])
+    expected = torch.relu((grad[0].mean(dim=(1, 2))[:, None, None] * caught["A"][0]).sum(dim=0)).detach()
+    gmap, chosen = grad_cam(net, x, layer="layer3")
+    assert chosen == c and gmap.shape == (4, 6) == expected.shape
+    assert float(expected.max()) > 0  # a map with something in it, not an all-zero pass
+    assert torch.allclose(gmap, expected, rtol=1e-4, atol=1e-7)
+    other, _ = grad_cam(net, x, class_idx=1 - c, layer="layer3")
+    assert not torch.allclose(other, gmap)  # the class matters
 
 
 # ---------------------------------------------------------------- peaks and pointing
@@ -201,7 +237,7 @@ def test_peak_xy_and_grid_to_image():
     xy = cam.grid_to_image([(4, 1)], (4, 6), (40, 60))
     assert np.allclose(xy, [[44.5, 14.5]])
     assert cam.peak_in_image(m, (40, 60)) == (44.5, 14.5)
-    upsampled = cam.upsample(m, (40, 60))
+    upsampled = upsample(m, (40, 60))
     assert abs(cam.peak_xy(upsampled)[0] - 44.5) <= 0.5 and abs(cam.peak_xy(upsampled)[1] - 14.5) <= 0.5
 
 
@@ -266,33 +302,6 @@ def test_recipe_settings_fill_only_what_is_none():
     assert cam.recipe_settings("from scratch")["context"] == 32
 
 
-@pytest.mark.parametrize("layers,trained", [("all", None), ("layer4", ("layer4.", "fc.")), ("fc", ("fc.",))])
-def test_set_trainable_freezes_the_rest(layers, trained):
-    net = cam.build_resnet18(weights=None)
-    params = cam.set_trainable(net, layers)
-    for name, p in net.named_parameters():
-        assert p.requires_grad == (trained is None or name.startswith(trained))
-    assert len(params) == sum(p.requires_grad for p in net.parameters())
-    with pytest.raises(cam.runtime.ParameterError, match="train_layers"):
-        cam.set_trainable(net, "conv")
-
-
-def test_train_classifier_leaves_frozen_weights_alone(one_thread):
-    torch.manual_seed(0)
-    net = cam.build_resnet18(weights=None)
-    cam.set_trainable(net, "fc")
-    before = net.layer1[0].conv1.weight.clone(), net.fc.weight.clone()
-    X, y = torch.randn(8, 3, 32, 32), torch.tensor([0, 1] * 4)
-    settings = SimpleNamespace(num_epochs=2, decay_epochs=1, batch_size=4, lr=0.1, momentum=0.9, augment=True,
-                               input_size=32, seed=0, device="cpu")
-    history = cam.train_classifier(net, (X, y), (X, y), settings)
-    assert len(history["val_accuracy"]) == 2
-    assert torch.equal(net.layer1[0].conv1.weight, before[0]) and not torch.equal(net.fc.weight, before[1])
-    with torch.no_grad():  # the lecture's loss: log-softmax, then the negative log-likelihood
-        expected = torch.nn.functional.nll_loss(torch.nn.functional.log_softmax(net.eval()(X), dim=1), y)
-    assert history["val_loss"][-1] == pytest.approx(expected.item(), rel=1e-5)
-
-
 # ---------------------------------------------------------------- crops from annotated photographs
 
 def test_object_crops_centre_boxes_and_avoid_them():
@@ -312,7 +321,20 @@ def test_crop_dataset_shrinks_and_normalises():
     assert cam.shrink(image, 0.25).shape == (120, 160, 3)
 
 
-def test_cam_peaks_are_in_image_pixels(net):
-    image = np.zeros((96, 128, 3), dtype=np.uint8)
-    (x, y), = cam.cam_peaks(net, [image], 1.0, 1)
-    assert 0 <= x < 128 and 0 <= y < 96
+def test_map_peaks_feeds_the_scaled_image_and_maps_the_peak_back():
+    image = np.zeros((96, 128, 3), dtype=np.uint8)  # a black image
+    seen = []
+
+    def cam_of(x):  # a known map: 4×6 cells, maximum at column 4, row 1
+        seen.append(x)
+        m = torch.zeros(4, 6)
+        m[1, 4] = 1.0
+        return m
+
+    (px, py), = cam.map_peaks(cam_of, [image], 0.5)
+    assert seen[0].shape == (1, 3, 48, 64)
+    black = -torch.tensor(cam.IMAGENET_MEAN) / torch.tensor(cam.IMAGENET_STD)  # black, ImageNet-normalised
+    assert torch.allclose(seen[0][0, :, 0, 0], black, atol=1e-6)
+    assert (px, py) == (pytest.approx((4 + 0.5) * 128 / 6 - 0.5), pytest.approx((1 + 0.5) * 96 / 4 - 0.5))
+    cam.map_peaks(cam_of, [image], 0.5, normalise=False)
+    assert float(seen[1].abs().max()) == 0.0

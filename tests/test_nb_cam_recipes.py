@@ -1,5 +1,6 @@
 """Notebook 04 picks its recipe by what is available: ImageNet weights in the torch hub cache mean the lecture's
-fine-tuning recipe, none mean the from-scratch one; weights = "imagenet" without them stops in the set-up cell."""
+fine-tuning recipe, none mean the from-scratch one; weights = "imagenet" without them stops in the set-up cell;
+lecture_schedule = True runs the lecture's recipe with its preprocessing (inputs / 255, no ImageNet normalisation)."""
 import nbformat
 import pytest
 import torch
@@ -49,11 +50,21 @@ def no_imagenet(tmp_path, monkeypatch):
 
 def test_cached_weights_choose_the_fine_tuning_recipe(smoke, fake_imagenet):
     text = output_text(run(NOTEBOOK, {}))
-    assert f"ImageNet (IMAGENET1K_V1) weights loaded from {fake_imagenet}" in text
-    assert "recipe='fine-tuning'" in text and "recipe : FINE-TUNING the ImageNet weights" in text
+    assert f"FINE-TUNING the ImageNet weights (loaded from {fake_imagenet})" in text
+    assert "recipe='fine-tuning'" in text and "ResNet-18 from the ImageNet weights: training 11,177,538" in text
     assert "input_size=32" in text and "lr=0.001" in text  # smoke crops; the lecture's learning rate
     assert "FROM SCRATCH" not in text and "cannot be downloaded" not in text
     assert "fine-tuning (weights = 'auto'" in text  # the results table names the recipe that ran
+    assert "(ImageNet-normalised)" in text
+
+
+def test_lecture_schedule_runs_the_lectures_recipe_and_preprocessing(smoke, fake_imagenet):
+    text = output_text(run(NOTEBOOK, {"lecture_schedule": True, "augment": True, "lr": 0.05}))
+    assert "THE LECTURE'S RECIPE" in text and "divided by 255 only" in text
+    assert "lr=0.001" in text and "augment=False" in text and "context=0" in text  # the lecture's values win
+    line = next(line for line in text.splitlines() if line.startswith("per-channel mean of X_train"))
+    means = [float(v) for v in line.split("[")[1].split("]")[0].split()]
+    assert len(means) == 3 and all(0 < m < 1 for m in means)  # pixels / 255, not ImageNet-normalised
 
 
 def test_no_weights_choose_the_from_scratch_recipe(smoke, no_imagenet):

@@ -17,6 +17,8 @@ VALID = {
     "03_drive_segnet_unet.ipynb#lecture": {"lecture_schedule": True},  # pixel values / 255, no flips
     "04_all_idb_cam_resnet18.ipynb": {"batch_size": 16, "augment": False, "cell_radius": 30,
                                       "train_layers": "layer4", "dev_share": 0.5},
+    "04b_bccd_cam_real_smears.ipynb": {"target": "Platelets", "scale": 0.5, "side": 48, "negatives": 2,
+                                       "thresholds": (0.4,)},
     "05_pca_autoencoders_segmentation.ipynb": {"k": 16, "batch_size": 128, "dropout": 0.3, "neighbours": 3,
                                                "sgd_lr": 0.05, "code_sizes": (8,),
                                                "data_source": "synthetic"},
@@ -48,7 +50,12 @@ INVALID = {
                                    ({"num_crops": 0}, "num_crops"), ({"threshold": 1.5}, "threshold"),
                                    ({"crop_size": 100}, "crop_size")],  # refused before the smoke override
     "04_all_idb_cam_resnet18.ipynb": [({"lr": 0}, "lr"), ({"num_epochs": 0}, "num_epochs"),
-                                      ({"train_layers": "conv"}, "train_layers"), ({"dev_share": 1.5}, "dev_share")],
+                                      ({"train_layers": "conv"}, "train_layers"), ({"dev_share": 1.5}, "dev_share"),
+                                      ({"momentum": 1.5}, "momentum"), ({"max_smears": -1}, "max_smears"),
+                                      ({"input_size": 16}, "input_size"), ({"n_test": 150}, "n_test")],
+    "04b_bccd_cam_real_smears.ipynb": [({"target": "RBCs"}, "target"), ({"scale": 0}, "scale"),
+                                       ({"side": 200}, "side"), ({"thresholds": (1.5,)}, "thresholds"),
+                                       ({"max_photos": -1}, "max_photos")],
     "05_pca_autoencoders_segmentation.ipynb": [({"k": 0}, "k"), ({"fashion_source": "web"}, "fashion_source"),
                                                ({"seg_batch_size": 0}, "seg_batch_size"),
                                                ({"neighbours": 0}, "neighbours"), ({"sgd_lr": 0}, "sgd_lr"),
