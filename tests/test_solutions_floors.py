@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from course_utils import autoencoders as ae
-from course_utils import training
+from course_utils import lessons, training
 
 
 def random_images(n=200, d=64, seed=0):
@@ -18,8 +18,8 @@ def stacked_network():
     """01b's stage 2 on small sizes: a trained-looking first autoencoder with a new block appended to its encoder;
     returns (first autoencoder, the new block, the stacked network), seeded."""
     torch.manual_seed(0)
-    first = ae.mlp_autoencoder((64, 16))
-    block = ae.relu_mlp([16, 16, 16])
+    first = lessons.ShallowAutoencoder(64, 16)
+    block = nn.Sequential(nn.Linear(16, 16), nn.ReLU())
     return first, block, ae.Autoencoder(nn.Sequential(first.encoder, block), first.decoder)
 
 
@@ -35,12 +35,12 @@ def test_stage1_optimiser_never_updates_an_appended_block():
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in block.parameters())
 
 
-def test_make_sgd_over_the_whole_network_does_update_the_block():
+def test_sgd_over_the_whole_network_does_update_the_block():
     # the fix the 01b solution contrasts with the bug
     _, block, net = stacked_network()
     X = random_images()
     before = ae.snapshot(block)
-    training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), ae.make_sgd(net, 0.5), 2, "cpu")
+    training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), torch.optim.SGD(training.trainable_parameters(net), lr=0.5, momentum=0.9), 2, "cpu")
     assert ae.max_change(before, block) > 1e-4
 
 
