@@ -40,7 +40,8 @@ def test_sgd_over_the_whole_network_does_update_the_block():
     _, block, net = stacked_network()
     X = random_images()
     before = ae.snapshot(block)
-    training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), torch.optim.SGD(training.trainable_parameters(net), lr=0.5, momentum=0.9), 2, "cpu")
+    optimizer = torch.optim.SGD(training.trainable_parameters(net), lr=0.5, momentum=0.9)
+    training.fit(net, training.TensorLoader(X, None, 50), nn.MSELoss(), optimizer, 2, "cpu")
     assert ae.max_change(before, block) > 1e-4
 
 
