@@ -9,6 +9,7 @@ import os
 import pickle
 import time
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def read(path):
     if size == 0:
         raise UnreadableCheckpoint("the file is empty (0 bytes)")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on pickle protocols is no help to a student
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise UnreadableCheckpoint("it holds Python objects other than weights and plain values, which are never "
                                    "loaded (that would run code stored in the file)") from error
