@@ -23,22 +23,30 @@ def _convolutional(net):
 def prepare_for_device(net, device, example=None, who="training"):
     """Move `net` to `device` (devices.place) in the memory format it runs fastest in there; returns it.
 
-    Convolutional networks use channels_last on the CPU and CUDA. With an `example` input batch, a network whose
-    forward cannot take channels_last inputs (e.g. `.view` on a feature map) is probed once and kept contiguous.
-    fit, evaluate, predict and the inference helpers of segmentation, patches and cam call it; `as_input`
-    then gives their input batches the same format.
+    Convolutional networks use channels_last on the CPU and CUDA. A network whose forward cannot take a
+    channels_last batch (e.g. `.view` on a feature map) is found by one eval-mode forward of `example` (or of the
+    first batch `as_input` sees) and kept contiguous. fit, evaluate, predict and the inference helpers of
+    segmentation, patches and cam call it; `as_input` then gives their input batches the same format.
     """
     place(net, device, who)
     if not _convolutional(net):
         return net
     fast = torch.device(device).type in ("cpu", "cuda") and not getattr(net, _REFUSES, False)
-    if fast and example is not None and getattr(net, _LAYOUT, None) is None:
-        net.to(memory_format=torch.channels_last)
-        setattr(net, _REFUSES, not _takes_channels_last(net, example, device))
-        fast = not getattr(net, _REFUSES)
     net.to(memory_format=torch.channels_last if fast else torch.contiguous_format)
     setattr(net, _LAYOUT, "channels_last" if fast else "contiguous")
+    if fast and example is not None:
+        _probe(net, example, device)
     return net
+
+
+def _probe(net, example, device):
+    """Once per network: keep it contiguous when a channels_last batch makes its forward fail."""
+    if getattr(net, _REFUSES, None) is not None:
+        return
+    setattr(net, _REFUSES, not _takes_channels_last(net, example, device))
+    if getattr(net, _REFUSES):
+        net.to(memory_format=torch.contiguous_format)
+        setattr(net, _LAYOUT, "contiguous")
 
 
 @torch.no_grad()
@@ -58,6 +66,8 @@ def _takes_channels_last(net, example, device):
 def as_input(X, net, device):
     """A batch on `device` in the memory format `net` was prepared for (4-D images channels_last, else as is)."""
     X = X.to(device)
+    if X.dim() == 4 and getattr(net, _LAYOUT, None) == "channels_last":
+        _probe(net, X, device)
     if X.dim() == 4 and getattr(net, _LAYOUT, None) == "channels_last":
         return X.contiguous(memory_format=torch.channels_last)
     return X

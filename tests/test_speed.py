@@ -98,6 +98,16 @@ def test_a_forward_that_needs_the_plain_layout_is_kept_in_it():
         Viewing()(X.contiguous(memory_format=torch.channels_last))
 
 
+def test_the_first_batch_decides_when_the_loader_shows_no_tensors():
+    torch.manual_seed(0)
+    net = Viewing()
+    X, pixels = _images()
+    y = pixels.flatten(1).float().mean(1).gt(0.5).long()
+    loader = training.AugmentedLoader(training.TensorLoader(X, y, 8), lambda X, y, generator: (X.flip(3), y))
+    history = training.fit(net, loader, nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.1), 2, "cpu")
+    assert len(history["train_loss"]) == 2 and net.conv.weight.is_contiguous()
+
+
 def test_prepare_for_device_and_as_input_for_other_inference_helpers():
     net = training.prepare_for_device(Segmenter(), "cpu")
     X = training.as_input(torch.rand(2, 3, 8, 8), net, "cpu")
