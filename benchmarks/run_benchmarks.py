@@ -1,27 +1,51 @@
-"""Benchmarks (not timed tests): model throughput, patch sampling and tiling, loaders, notebook wall times.
+"""Benchmarks (not timed tests): training-step throughput per memory format and precision, data helpers, and
+the notebooks' default-run times. One command regenerates benchmarks/results.md:
 
-    python benchmarks/run_benchmarks.py                  # micro-benchmarks (about two minutes)
-    python benchmarks/run_benchmarks.py --notebooks      # plus every notebook in smoke mode
-Default-settings wall times come from the latest complete `make run` / `make store` (scripts/run_notebooks.py
-logs every run in build/notebook_times.jsonl); they are listed when present. Results are printed as a Markdown
-table and written to benchmarks/results.md with the machine they ran on.
+    python benchmarks/run_benchmarks.py            # full sizes (several minutes on 2 cores)
+    python benchmarks/run_benchmarks.py --small    # tiny sizes, seconds: proves the script works
+    python benchmarks/run_benchmarks.py --out -    # print only
+
+The convolutional networks come from course_utils.lessons (the notebooks' #@save cells) when it defines them,
+else from course_utils.segmentation. The default-run times are read from the stored notebooks and solutions:
+the execution timestamps nbclient records in each code cell's metadata (first cell started to last cell done).
 """
 import argparse
+import copy
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
+from torchvision.models import resnet18
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from course_utils import autoencoders, cam, losses, patches, runtime, segmentation, training  # noqa: E402
+from course_utils import losses, patches, runtime, speed, training  # noqa: E402
+
+VARIANTS = {  # column -> (memory format, autocast dtype)
+    "fp32": (torch.contiguous_format, None),
+    "channels_last": (torch.channels_last, None),
+    "bf16 autocast": (torch.contiguous_format, torch.bfloat16),
+    "bf16 + channels_last": (torch.channels_last, torch.bfloat16),
+}
+
+
+def network_class(name):
+    """A network class of the course: course_utils.lessons when it defines it, else course_utils.segmentation."""
+    try:
+        from course_utils import lessons
+        if hasattr(lessons, name):
+            return getattr(lessons, name), "lessons"
+    except ImportError:
+        pass
+    from course_utils import segmentation
+    return getattr(segmentation, name), "segmentation"
 
 
 def best_of(fn, repeats=3):
@@ -34,106 +58,137 @@ def best_of(fn, repeats=3):
     return min(times)
 
 
-def train_step_rate(net, X, y, loss_fn, steps=3):
-    """Training samples per second of forward + backward + Adam step on one batch."""
+def train_step_rate(net, X, y, loss_fn, memory_format=torch.contiguous_format, dtype=None, steps=3, repeats=2):
+    """Training samples per second of forward + backward + Adam step on one batch (as fit runs them)."""
+    net = copy.deepcopy(net).to(memory_format=memory_format)
+    X = X.contiguous(memory_format=memory_format) if X.dim() == 4 else X
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net.train()
 
     def step():
         for _ in range(steps):
             opt.zero_grad()
-            loss_fn(net(X), y).backward()
+            with speed.autocast("cpu", dtype):
+                loss = loss_fn(speed.plain(net(X)), y)
+            loss.backward()
             opt.step()
     step()  # warm-up
-    return steps * len(X) / best_of(step, 2)
+    return steps * len(X) / best_of(step, repeats)
 
 
-def model_rows():
-    """Throughput of each notebook's model at its default input size."""
-    ce = nn.CrossEntropyLoss()
+def conv_networks(small):
+    """(name, network, input batch, target batch, loss) of the convolutional networks of 03 and 04."""
+    unet, unet_from = network_class("UNet")
+    segnet, segnet_from = network_class("SegNet")
+    px, batch, rpx, rbatch = (32, 2, 64, 2) if small else (96, 16, 192, 32)
     nll = losses.LogSoftmaxNLLLoss()
-    rows = [
-        ("01a/01b MLP autoencoder 784-100-100 (batch 1000)", autoencoders.mlp_autoencoder((784, 100, 100)),
-         torch.rand(1000, 784), None, nn.MSELoss()),
-        ("02 patch autoencoder 10x10x3 (batch 1000)", patches.build_autoencoder(10, 10),
-         torch.rand(1000, 300), None, nn.MSELoss()),
-        ("03 SegNet, 96x96 crops (batch 16, notebook default)", segmentation.SegNet(), torch.rand(16, 3, 96, 96),
-         torch.randint(0, 3, (16, 96, 96)), nll),
-        ("03 U-Net base 8 depth 3, 96x96 crops (batch 16, notebook default)", segmentation.UNet(base=8),
-         torch.rand(16, 3, 96, 96), torch.randint(0, 3, (16, 96, 96)), nll),
-        ("03 U-Net base 16 depth 3, 224x224 crops (batch 10, lecture size)", segmentation.UNet(base=16),
-         torch.rand(10, 3, 224, 224), torch.randint(0, 3, (10, 224, 224)), nll),
-        ("04 ResNet-18, 192x192 (128 + 2x32 border, batch 32, notebook default)", cam.build_resnet18(weights=None),
-         torch.rand(32, 3, 192, 192), torch.randint(0, 2, (32,)), ce),
-        ("04 ResNet-18, 224x224 (batch 32, lecture size)", cam.build_resnet18(weights=None),
-         torch.rand(32, 3, 224, 224), torch.randint(0, 2, (32,)), ce),
+
+    def seg(n, p):
+        return torch.rand(n, 3, p, p), torch.randint(0, 3, (n, p, p))
+    return [
+        (f"U-Net base 8 depth 3, {px} px, {batch} ({unet_from}.UNet; 03's default)", unet(base=8, depth=3),
+         *seg(batch, px), nll),
+        (f"U-Net base 16 depth 3, {px} px, {batch}", unet(base=16, depth=3), *seg(batch, px), nll),
+        (f"SegNet, {px} px, {batch} ({segnet_from}.SegNet)", segnet(), *seg(batch, px), nll),
+        (f"ResNet-18, {rpx} px, {rbatch} (04's default)", resnet18(weights=None, num_classes=2),
+         torch.rand(rbatch, 3, rpx, rpx), torch.randint(0, 2, (rbatch,)), nn.CrossEntropyLoss()),
     ]
-    out = []
-    for name, net, X, y, loss_fn in rows:
-        rate = train_step_rate(net, X, X if y is None else y, loss_fn)
-        out.append((name, f"{rate:,.0f} samples/s"))
-    return out
 
 
-def data_rows():
-    """Patch sampling, whole-image tiling and the in-memory loader against a per-item DataLoader."""
+def throughput_table(small):
+    """Markdown rows: samples/s per network and variant; the variant fit picks is named."""
+    steps, repeats = (1, 1) if small else (3, 2)
+    lines = ["| network, input, batch | " + " | ".join(VARIANTS) + " | fit uses (fp32 default) |",
+             "|---|" + "---|" * (len(VARIANTS) + 1)]
+    for name, net, X, y, loss_fn in conv_networks(small):
+        rates = [train_step_rate(net, X, y, loss_fn, fmt, dtype, steps, repeats) for fmt, dtype in VARIANTS.values()]
+        chosen = training.prepare_for_device(copy.deepcopy(net), "cpu", X[:2])
+        used = "channels_last" if getattr(chosen, "_course_memory_format", "") == "channels_last" else "fp32"
+        lines.append(f"| {name} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {used} |")
+    return lines
+
+
+def other_rows(small):
+    """Throughput of the fully connected models and timings of the data helpers."""
+    n = 100 if small else 1000
+    mlp = nn.Sequential(nn.Linear(784, 100), nn.Sigmoid(), nn.Linear(100, 100), nn.Sigmoid(), nn.Linear(100, 100),
+                        nn.Sigmoid(), nn.Linear(100, 784), nn.Sigmoid())
+    X = torch.rand(n, 784)
+    rows = [(f"01a/01b-sized MLP autoencoder 784-100-100 (batch {n})",
+             f"{train_step_rate(mlp, X, X, nn.MSELoss()):,.0f} samples/s")]
     rng = np.random.default_rng(0)
-    images = [rng.random((584, 565, 3), dtype=np.float32) for _ in range(20)]
-    labels = [rng.random((584, 565)) > 0.9 for _ in range(20)]
-    fovs = [np.ones((584, 565), bool)] * 20
-    t_sample = best_of(lambda: patches.sample_patches(images, labels, (10, 10), 1000, 0, fovs))
-    net = patches.build_segmenter(patches.build_autoencoder(10, 10).encoder, 10, 10)
-    t_tile = best_of(lambda: patches.predict_image(net, images[0], (10, 10)))
-    t_tile5 = best_of(lambda: patches.predict_image(net, images[0], (10, 10), stride=5))
-    X, y = torch.rand(60000, 784), torch.randint(0, 10, (60000,))
-    t_mem = best_of(lambda: [b for b in training.TensorLoader(X, y, 1000)], 2)
+    count, side = (4, 128) if small else (20, 584)
+    images = [rng.random((side, side, 3), dtype=np.float32) for _ in range(count)]
+    labels = [rng.random((side, side)) > 0.9 for _ in range(count)]
+    fovs = [np.ones((side, side), bool)] * count
+    t_sample = best_of(lambda: patches.sample_patches(images, labels, (10, 10), n, 0, fovs))
+    rows.append((f"02 sample {count} x {n} patches 10x10 (vectorised)", f"{t_sample * 1000:.0f} ms"))
+    m = 6000 if small else 60000
+    X, y = torch.rand(m, 784), torch.randint(0, 10, (m,))
+    t_mem = best_of(lambda: list(training.TensorLoader(X, y, 1000)), 2)
     per_item = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=1000, shuffle=True)
-    t_item = best_of(lambda: [b for b in per_item], 2)
-    return [("02 sample 20 x 1000 patches 10x10 (vectorised)", f"{t_sample * 1000:.0f} ms"),
-            ("02 tile one 584x565 image, stride 10 (3,306 tiles)", f"{t_tile * 1000:.0f} ms"),
-            ("02 tile one 584x565 image, stride 5 (overlap averaged)", f"{t_tile5 * 1000:.0f} ms"),
-            ("epoch of 60,000 x 784 batches: TensorLoader (in memory)", f"{t_mem * 1000:.0f} ms"),
-            ("epoch of 60,000 x 784 batches: DataLoader per item", f"{t_item * 1000:.0f} ms")]
+    t_item = best_of(lambda: list(per_item), 2)
+    rows += [(f"epoch of {m:,} x 784 batches: TensorLoader (in memory)", f"{t_mem * 1000:.0f} ms"),
+             (f"epoch of {m:,} x 784 batches: DataLoader per item", f"{t_item * 1000:.0f} ms")]
+    return rows
 
 
-def notebook_rows():
-    """Wall time of every notebook in smoke mode (fresh kernel each)."""
-    rows = []
-    for nb in sorted((REPO / "notebooks").glob("*.ipynb")):
-        env = dict(os.environ, COURSE_SMOKE="1")
-        start = time.perf_counter()
-        subprocess.run([sys.executable, str(REPO / "scripts" / "run_notebooks.py"), "--out",
-                        str(REPO / "build" / "bench"), str(nb)], check=True, env=env, capture_output=True)
-        rows.append((f"{nb.stem} (smoke)", f"{time.perf_counter() - start:.1f} s"))
-    return rows + default_rows()
+def stored_run_seconds(path):
+    """Seconds from the first code cell's start to the last one's reply, from nbclient's timing metadata."""
+    cells = [c for c in json.loads(Path(path).read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    stamps = [c.get("metadata", {}).get("execution", {}) for c in cells]
+    starts = [s["iopub.execute_input"] for s in stamps if "iopub.execute_input" in s]
+    ends = [s["shell.execute_reply"] for s in stamps if "shell.execute_reply" in s]
+    if not starts or not ends:
+        return None, None
+
+    def parse(stamp):
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return (parse(max(ends)) - parse(min(starts))).total_seconds(), min(starts)[:10]
 
 
-def default_rows():
-    """Latest error-free default-settings run of each notebook, from build/notebook_times.jsonl."""
-    log = REPO / "build" / "notebook_times.jsonl"
-    entries = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    latest = {e["notebook"]: e for e in entries if e["ok"] and not e["smoke"]}
-    return [(f"{Path(name).stem} (default settings, run of {e['date']})", f"{e['seconds']:.0f} s")
-            for name, e in sorted(latest.items()) if name.startswith(tuple("0123456789"))]
+def notebook_lines():
+    """Markdown rows: every stored notebook's and solution's default-run time and the date it was run."""
+    lines = ["| notebook | default run (stored outputs) | run on |", "|---|---|---|"]
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*.ipynb")):
+        seconds, date = stored_run_seconds(path)
+        shown = "no timing stored" if seconds is None else f"{seconds:.0f} s"
+        lines.append(f"| {path.parent.name}/{path.name} | {shown} | {date or '-'} |")
+    return lines
 
 
 def machine():
     """One line naming the machine the numbers come from."""
     device = runtime.get_device(verbose=False)
-    return (f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads, {runtime.describe_device(device)}, python {platform.python_version()}")
+    bf16 = "native bf16" if speed.native_bf16_cpu() else "no native bf16"
+    return (f"{platform.machine()} ({platform.processor() or 'cpu'}), {os.cpu_count()} cores, {bf16}, torch "
+            f"{torch.__version__} with {torch.get_num_threads()} threads, {runtime.describe_device(device)}, "
+            f"python {platform.python_version()}")
 
 
-def main():
+def report(small):
+    """The whole results.md text."""
+    size = " (small sizes: a check that the script runs, not a measurement)" if small else ""
+    lines = [f"# Benchmarks{size}", "", f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {machine()}.", "",
+             "Regenerate with `python benchmarks/run_benchmarks.py`.", "",
+             "## Training step (forward, backward, Adam), samples/s", ""]
+    lines += throughput_table(small)
+    lines += ["", "## Other models and data helpers", "", "| what | result |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in other_rows(small)]
+    lines += ["", "## Default runs of the stored notebooks", ""] + notebook_lines()
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--notebooks", action="store_true", help="also time every notebook in smoke mode")
-    args = parser.parse_args()
+    parser.add_argument("--small", action="store_true", help="tiny sizes (seconds), to check the script runs")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"), help="where to write ('-': print)")
+    args = parser.parse_args(argv)
     torch.manual_seed(0)
-    rows = model_rows() + data_rows() + (notebook_rows() if args.notebooks else [])
-    lines = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.", "", "| what | result |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in rows]
-    text = "\n".join(lines) + "\n"
+    text = report(args.small)
     print(text)
-    (REPO / "benchmarks" / "results.md").write_text(text)
+    if args.out != "-":
+        Path(args.out).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

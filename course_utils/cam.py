@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from . import runtime
+from . import settings, weights
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -31,9 +31,8 @@ RECIPES = {
 # ---------------------------------------------------------------- ImageNet weights and recipes
 
 def cached_weights_path():
-    """Where torch hub keeps the ResNet-18 ImageNet file (04, model section)."""
-    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
+    """Where torch hub keeps the ResNet-18 ImageNet file (04, model section): the data command's `weights` module."""
+    return weights.cached_path()
 
 
 def host_reachable(url, timeout=3.0):
@@ -49,8 +48,10 @@ def host_reachable(url, timeout=3.0):
 def missing_weights_fix():
     """What to do when the ImageNet file is absent: where exactly to put it (04, set-up cell)."""
     url, path = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url, cached_weights_path()
-    return (f"on a machine with internet, download {url} and copy it to {path} (exactly that folder and file "
-            f"name {path.name}; the folder follows $TORCH_HOME), then run the notebook again")
+    return (f"on a machine with internet, download {url}, then import it here with "
+            f"`resnet18-weights --from {path.name}` of the data command (`python data_download.py` in a clone, "
+            f"`course-data` when installed; it checks the file and puts it into {path}; "
+            f"the folder follows $TORCH_HOME), then run the notebook again")
 
 
 def load_imagenet_state(weights="auto", allow_download=True):
@@ -59,7 +60,7 @@ def load_imagenet_state(weights="auto", allow_download=True):
     weights = "imagenet" without a usable file stops with a ParameterError that says where to put it.
     """
     if weights not in WEIGHT_CHOICES:
-        raise runtime.ParameterError(f"Parameters cell: weights = {weights!r}: use one of {WEIGHT_CHOICES}")
+        raise settings.ParameterError(f"Parameters cell: weights = {weights!r}: use one of {WEIGHT_CHOICES}")
     if weights is None:
         return None
     choice = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
@@ -74,7 +75,7 @@ def load_imagenet_state(weights="auto", allow_download=True):
         except (OSError, RuntimeError, EOFError, ValueError) as err:
             reason = f"{cached_weights_path()} could not be read or downloaded ({err})"
     if weights == "imagenet":
-        raise runtime.ParameterError(f"Parameters cell: weights = \"imagenet\" (lecture_schedule = True implies it) "
+        raise settings.ParameterError(f"Parameters cell: weights = \"imagenet\" (lecture_schedule = True implies it) "
                                      f"but {reason}. Fix: {missing_weights_fix()}; or set weights = \"auto\" to "
                                      f"train from scratch")
     return None

@@ -14,7 +14,7 @@ from torch import nn
 SAMPLE = 1 << 16  # elements hashed from a data tensor (evenly strided), besides its shape, dtype and sum
 PARTS = {"model": "model structure", "weights": "starting weights", "trainable": "trainable parameters",
          "optimizer": "optimiser", "loss": "loss", "data": "training data", "validation": "validation data",
-         "schedule": "schedule"}
+         "schedule": "schedule", "precision": "precision"}  # precision: only in keys of bf16/fp16 runs
 
 
 def _sha(*chunks):
@@ -187,8 +187,11 @@ def data_digest(loader):
 
 
 def training_key(net, train_loader, loss_fn, optimizer, num_epochs, scheduler=None, val_loader=None,
-                 metrics=None):
-    """One short digest per part of a training (names in PARTS); fit resumes only when all of them match."""
+                 metrics=None, precision=None):
+    """One short digest per part of a training (names in PARTS); fit resumes only when all of them match.
+
+    `precision` (the autocast dtype's name, e.g. "bfloat16") is a part only when given: fp32 keys stay as before.
+    """
     parts = {
         "model": model_structure(net),
         "weights": weights_digest(net),
@@ -200,6 +203,8 @@ def training_key(net, train_loader, loss_fn, optimizer, num_epochs, scheduler=No
         "schedule": (num_epochs, None if scheduler is None else
                      (class_code(type(scheduler)), describe(scheduler.state_dict()))),
     }
+    if precision is not None:
+        parts["precision"] = precision
     return {name: _sha(value) for name, value in parts.items()}
 
 
@@ -207,4 +212,5 @@ def changed_parts(stored, key):
     """Readable names of the parts in which two keys differ (all of them when `stored` is not a key)."""
     if not isinstance(stored, dict):
         return ["written by an older version of the course code"]
-    return [PARTS.get(name, name) for name in key if stored.get(name) != key[name]]
+    names = list(key) + [name for name in stored if name not in key]  # a part only one of them has differs too
+    return [PARTS.get(name, name) for name in names if stored.get(name) != key.get(name)]

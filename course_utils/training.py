@@ -1,4 +1,8 @@
-"""Training loops shared by the notebooks: in-memory batches, fit with progress and history, checkpoints."""
+"""Training loops shared by the notebooks: in-memory batches, fit with progress and history, checkpoints.
+
+Convolutional networks run in the channels_last memory format (speed.prepare_for_device); `precision` picks
+fp32 or bf16 / mixed-precision autocast (speed.resolve_precision).
+"""
 import copy
 import os
 import time
@@ -7,9 +11,14 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from . import checkpoints
 from .devices import place
 from .fingerprint import changed_parts, training_key
-from .runtime import is_smoke
+from .settings import is_smoke
+from .speed import PRECISIONS, as_input, prepare_for_device, resolve_precision  # noqa: F401 (public names)
+from .speed import autocast as _autocast
+from .speed import plain as _plain
+from .speed import scaler as _scaler
 
 
 class TensorLoader:
@@ -89,18 +98,30 @@ def _progress(iterable, desc, total=None):
     return tqdm(iterable, desc=desc, total=total, leave=False, disable=quiet)
 
 
-def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler=None):
+def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler=None, precision="fp32"):
     """One pass over the loader (scheduler, if any, stepped after every batch); returns the mean loss."""
-    place(net, device, "train_epoch")
+    prepare_for_device(net, device, _first_inputs(loader), "train_epoch")
     _place_loss(loss_fn, device)
+    dtype = resolve_precision(precision, device)
+    return _train_pass(net, loader, loss_fn, optimizer, device, desc, scheduler, dtype, _scaler(device, dtype))
+
+
+def _train_pass(net, loader, loss_fn, optimizer, device, desc, scheduler, dtype, scaler):
+    """train_epoch's loop, with net and loss already on the device (fit places them once per call)."""
     net.train()
     total, count = 0.0, 0
     for X, y in _progress(loader, desc, total=len(loader)):
-        X, y = X.to(device), y.to(device)
+        X, y = as_input(X, net, device), y.to(device)
         optimizer.zero_grad()
-        loss = loss_fn(net(X), y)
-        loss.backward()
-        optimizer.step()
+        with _autocast(device, dtype):
+            loss = loss_fn(_plain(net(X)), y)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         if scheduler is not None:
             scheduler.step()
         total += loss.item() * len(X)
@@ -109,15 +130,22 @@ def train_epoch(net, loader, loss_fn, optimizer, device, desc="train", scheduler
 
 
 @torch.no_grad()
-def evaluate(net, loader, loss_fn, device, metrics=None):
+def evaluate(net, loader, loss_fn, device, metrics=None, precision="fp32"):
     """Mean loss and metrics (name -> fn(output, y)) over a loader, in eval mode, with net moved to device."""
-    place(net, device, "evaluate")
+    prepare_for_device(net, device, _first_inputs(loader), "evaluate")
     _place_loss(loss_fn, device)
+    return _eval_pass(net, loader, loss_fn, device, metrics, resolve_precision(precision, device))
+
+
+@torch.no_grad()
+def _eval_pass(net, loader, loss_fn, device, metrics, dtype):
+    """evaluate's loop, with net and loss already on the device."""
     net.eval()
     sums, count = {}, 0
     for X, y in loader:
-        X, y = X.to(device), y.to(device)
-        output = net(X)
+        X, y = as_input(X, net, device), y.to(device)
+        with _autocast(device, dtype):
+            output = _plain(net(X))
         values = {"loss": loss_fn(output, y).item()}
         values.update({name: fn(output, y) for name, fn in (metrics or {}).items()})
         for name, value in values.items():
@@ -126,19 +154,29 @@ def evaluate(net, loader, loss_fn, device, metrics=None):
     return {name: total / max(count, 1) for name, total in sums.items()}
 
 
+def _first_inputs(loader):
+    """The input batch a loader of in-memory tensors starts with, without drawing a random number (else None)."""
+    X = getattr(loader, "X", None)
+    return X[:2] if isinstance(X, torch.Tensor) else None
+
+
 @torch.no_grad()
-def predict(net, X, batch_size=256, device="cpu"):
+def predict(net, X, batch_size=256, device="cpu", precision="fp32"):
     """Network outputs for a tensor, batched on `device` (net moved there), returned on the CPU (evaluation)."""
-    place(net, device, "predict")
+    prepare_for_device(net, device, X[:2] if len(X) else None, "predict")
     net.eval()
-    outputs = [net(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]
+    dtype = resolve_precision(precision, device)
+    outputs = []
+    for i in range(0, len(X), batch_size):
+        with _autocast(device, dtype):
+            outputs.append(_plain(net(as_input(X[i:i + batch_size], net, device))).cpu())
     return torch.cat(outputs) if outputs else torch.empty(0)
 
 
 @torch.no_grad()
 def recalibrate_batchnorm(net, X, device, batch_size=50):
     """Recompute every BatchNorm's running mean/variance as plain averages over X with the final weights (04)."""
-    place(net, device, "recalibrate_batchnorm")
+    prepare_for_device(net, device, X[:2], "recalibrate_batchnorm")
     layers = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     saved = [m.momentum for m in layers]
     for m in layers:
@@ -146,27 +184,23 @@ def recalibrate_batchnorm(net, X, device, batch_size=50):
         m.momentum = None  # cumulative average instead of an exponential one
     net.train()
     for i in range(0, len(X), batch_size):
-        net(X[i:i + batch_size].to(device))
+        net(as_input(X[i:i + batch_size], net, device))
     for m, momentum in zip(layers, saved, strict=True):
         m.momentum = momentum
     net.eval()
 
 
 def save_checkpoint(path, net, optimizer, epoch, history, scheduler=None, key=None):
-    """Write model, optimiser, scheduler, epoch, history and training key atomically (temp file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    """Write model, optimiser, scheduler, epoch, history and training key atomically (checkpoints.save)."""
     state = {"model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
              "history": history, "rng": torch.get_rng_state(),
              "scheduler": None if scheduler is None else scheduler.state_dict(), "key": key}
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    checkpoints.save(path, state)
 
 
 def read_checkpoint(path):
-    """The saved state of a checkpoint file (on the CPU)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """The saved state of a checkpoint file (on the CPU); checkpoints.UnreadableCheckpoint says what is wrong."""
+    return checkpoints.read(path)
 
 
 def load_checkpoint(path, net, optimizer, scheduler=None, state=None):
@@ -191,20 +225,24 @@ def _generators(loader):
 
 
 def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=None, metrics=None,
-        checkpoint=None, checkpoint_every=0, desc="train", scheduler=None):
+        checkpoint=None, checkpoint_every=0, desc="train", scheduler=None, precision="fp32"):
     """Train for num_epochs on `device` (net moved there), return the per-epoch history.
 
     `checkpoint` (a path, e.g. runtime.checkpoint_path) resumes only the same training: fit computes a key of
     the model, its starting weights, the trainable set, optimiser, loss, data and schedule when it starts, and a
     file with another key is replaced by a fresh run. `scheduler` is a per-batch learning-rate scheduler (e.g.
-    OneCycleLR over num_epochs * len(train_loader) steps).
+    OneCycleLR over num_epochs * len(train_loader) steps). `precision`: "fp32" (default), "bf16" (autocast) or
+    "auto" (bf16 only where the CPU runs it natively; mixed precision on CUDA/MPS).
     """
-    place(net, device, "fit")
+    dtype = resolve_precision(precision, device)
+    prepare_for_device(net, device, _first_inputs(train_loader), "fit")
     _place_loss(loss_fn, device)
+    scaler = _scaler(device, dtype)
     history, first = {"train_loss": [], "epoch_time": []}, 0
     key = None
     if checkpoint is not None:
-        key = training_key(net, train_loader, loss_fn, optimizer, num_epochs, scheduler, val_loader, metrics)
+        key = training_key(net, train_loader, loss_fn, optimizer, num_epochs, scheduler, val_loader, metrics,
+                           None if dtype is None else str(dtype).removeprefix("torch."))
         resumed = _resume(checkpoint, key, net, optimizer, scheduler, num_epochs)
         if resumed is not None:
             first, history = resumed
@@ -212,9 +250,10 @@ def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=No
     bar = _progress(range(first, num_epochs), desc, total=num_epochs - first)
     for epoch in bar:
         start = time.perf_counter()
-        history["train_loss"].append(train_epoch(net, train_loader, loss_fn, optimizer, device, desc, scheduler))
+        history["train_loss"].append(_train_pass(net, train_loader, loss_fn, optimizer, device, desc, scheduler,
+                                                 dtype, scaler))
         if val_loader is not None:
-            for name, value in evaluate(net, val_loader, loss_fn, device, metrics).items():
+            for name, value in _eval_pass(net, val_loader, loss_fn, device, metrics, dtype).items():
                 history.setdefault(f"val_{name}", []).append(value)
         history["epoch_time"].append(time.perf_counter() - start)
         _remember_loader(train_loader, history)
@@ -229,7 +268,15 @@ def _resume(path, key, net, optimizer, scheduler, num_epochs):
     path = Path(path)
     if not path.exists():
         return None
-    state = read_checkpoint(path)
+    try:
+        state = read_checkpoint(path)
+    except checkpoints.UnreadableCheckpoint as error:
+        try:
+            where = f"set aside as {checkpoints.set_aside(path).name}"
+        except OSError as failure:
+            where = f"left in place (renaming it failed: {failure.strerror or failure}); it will be overwritten"
+        print(f"checkpoint {path} cannot be resumed: {error}; {where}, training this stage from scratch")
+        return None
     changed = changed_parts(state.get("key"), key)
     if changed:
         print(f"checkpoint {path.name} holds another training ({', '.join(changed)} changed): "
@@ -251,7 +298,7 @@ def extend_history(history, more):
 
 
 def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader, metrics=None,
-             key="val_loss", mode="min", desc="train"):
+             key="val_loss", mode="min", desc="train", precision="fp32"):
     """fit with a validation pass after every epoch; ends with the weights of the best epoch by `key` (05).
 
     history["best_epoch"] says which epoch that was (1-based): the epoch count is chosen on validation data.
@@ -261,7 +308,7 @@ def fit_best(net, train_loader, loss_fn, optimizer, num_epochs, device, val_load
     history, best, best_state = {}, None, None
     for epoch in range(num_epochs):
         step = fit(net, train_loader, loss_fn, optimizer, 1, device, val_loader=val_loader, metrics=metrics,
-                   desc=f"{desc}, epoch {epoch + 1}")
+                   desc=f"{desc}, epoch {epoch + 1}", precision=precision)
         extend_history(history, step)
         value = history[key][-1]
         if best is None or (value < best if mode == "min" else value > best):

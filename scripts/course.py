@@ -70,10 +70,31 @@ def lab_command(python):
     return [python, "-m", "jupyter", "lab", "notebooks"] + (["--allow-root"] if is_root() else [])
 
 
-def test_command(python):
-    """Unit tests, then every notebook and solution in smoke mode (run with COURSE_SMOKE=1)."""
+def test_command(python, workers=1):
+    """Unit tests, then every notebook and solution in smoke mode (run with COURSE_SMOKE=1); with workers > 1,
+    pytest-xdist spreads whole files (a notebook's cells stay in one kernel) over that many processes."""
     folders = ["tests", "notebooks"] + (["solutions"] if (REPO / "solutions").is_dir() else [])
-    return [python, "-m", "pytest"] + folders + NBVAL
+    parallel = ["-n", str(workers), "--dist", "loadfile"] if workers > 1 else []
+    return [python, "-m", "pytest"] + parallel + folders + NBVAL
+
+
+def test_workers(python):
+    """Worker processes for the tests: COURSE_TEST_WORKERS, else 2 where the environment has pytest-xdist and
+    the machine two cores or more (each worker then runs torch on one thread), else 1."""
+    if os.environ.get("COURSE_TEST_WORKERS"):
+        return max(1, int(os.environ["COURSE_TEST_WORKERS"]))
+    if (os.cpu_count() or 1) < 2 or not Path(python).exists():
+        return 1
+    probe = subprocess.run([str(python), "-c", "import xdist"], capture_output=True)
+    return 2 if probe.returncode == 0 else 1
+
+
+def test_env(workers):
+    """Environment of the test run: smoke mode; one torch thread per process when workers share the cores."""
+    env = dict(os.environ, COURSE_SMOKE="1")
+    if workers > 1:
+        env.setdefault("OMP_NUM_THREADS", "1")
+    return env
 
 
 def build_site(python, venv, dry_run):
@@ -107,7 +128,8 @@ def main(argv=None):
             call(lab_command(python), args.dry_run)
         elif args.command == "test":
             install_browser(args.dry_run)
-            call(test_command(python), args.dry_run, env=dict(os.environ, COURSE_SMOKE="1"))
+            workers = test_workers(python)
+            call(test_command(python, workers), args.dry_run, env=test_env(workers))
     except subprocess.CalledProcessError as error:
         print(f"failed ({error.returncode}): {subprocess.list2cmdline(error.cmd)}", file=sys.stderr)
         return error.returncode

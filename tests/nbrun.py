@@ -3,12 +3,14 @@
 Tests of students' changes (issues 8 and 15) build on `run`; owners of notebooks add their exercise cases with
 `replaced(old, new)` and `added_after(marker, source)`.
 """
+import atexit
+import copy
+import os
 import re
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -81,10 +83,61 @@ def streams(nb, start=0):
 
 
 def error_of(name, overrides):
-    """The error (ename, evalue) raised in the set-up cell right after the parameters cell, or None."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    try:
-        run(name, overrides, upto=parameters_index(nb) + 1)
-    except CellExecutionError as error:
-        return error.ename, error.evalue
-    return None
+    """The error (ename, evalue) raised in the set-up cell right after the parameters cell, or None.
+
+    The cases of one notebook share a warm kernel (started once per notebook and environment): each case runs the
+    parameters cell with its values and then the set-up cell, which checks every value before it does anything.
+    """
+    return _SetupKernel.of(name).error_of(overrides)
+
+
+class _SetupKernel:
+    """A kernel that has run a notebook's cells before its parameters cell; runs parameters + set-up cells."""
+
+    pool = {}  # (notebook, environment) -> kernel; a few at most, the oldest shut down first
+    SIZE = 3
+
+    @classmethod
+    def of(cls, name):
+        env = tuple(sorted((k, v) for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"))
+        key = (name, env)
+        if key not in cls.pool:
+            while len(cls.pool) >= cls.SIZE:
+                cls.pool.pop(next(iter(cls.pool))).shutdown()
+            cls.pool[key] = cls(name)
+        return cls.pool[key]
+
+    def __init__(self, name, timeout=600):
+        self.nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        self.index = parameters_index(self.nb)
+        self.client = NotebookClient(self.nb, timeout=timeout, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOKS)}})
+        self.client.km = self.client.create_kernel_manager()
+        self.client.start_new_kernel()
+        self.client.start_new_kernel_client()
+        self.cells = copy.deepcopy(self.nb.cells[self.index:self.index + 2])  # nbclient puts run cells in self.nb
+        for i in range(self.index):
+            self.client.execute_cell(self.nb.cells[i], i)
+
+    def error_of(self, overrides):
+        parameters, setup = copy.deepcopy(self.cells)
+        parameters.source = set_parameters(parameters.source, overrides)
+        for i, cell in ((self.index, parameters), (self.index + 1, setup)):
+            # errors allowed: the kernel then aborts no queued request (the next case's cells would be skipped)
+            cell.metadata.setdefault("tags", []).append("raises-exception")
+            self.client.execute_cell(cell, i)
+            errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+            if errors:
+                return errors[0]["ename"], errors[0]["evalue"]
+        return None
+
+    def shutdown(self):
+        self.client._cleanup_kernel()
+
+    @classmethod
+    def shutdown_all(cls):
+        while cls.pool:
+            cls.pool.popitem()[1].shutdown()
+
+
+atexit.register(_SetupKernel.shutdown_all)

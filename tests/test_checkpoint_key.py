@@ -183,7 +183,9 @@ def test_key_ignores_the_device_and_loader_progress_is_part_of_it():
     assert key == fingerprint.training_key(_net(), training.TensorLoader(X, y, 32, seed=1), nn.NLLLoss(), opt, 2)
     list(loader)  # one epoch drawn: the next batches come in another order
     assert fingerprint.training_key(net, loader, nn.NLLLoss(), opt, 2)["data"] != key["data"]
-    assert set(key) == set(fingerprint.PARTS)
+    assert set(key) == set(fingerprint.PARTS) - {"precision"}  # fp32 keys: as before precision existed
+    assert set(fingerprint.training_key(net, loader, nn.NLLLoss(), opt, 2, precision="bfloat16")) == \
+        set(fingerprint.PARTS)
 
 
 KEY_IN_A_NEW_PROCESS = """

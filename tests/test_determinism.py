@@ -26,3 +26,44 @@ def test_same_seed_same_history_and_weights():
 
 def test_other_seed_other_history():
     assert _seeded_run(7)[0] != _seeded_run(8)[0]
+
+
+def _conv_stage(ckpt=None, epochs=4):
+    """A short convolutional schedule as 03 trains it: BatchNorm, dropout, flips, validation, OneCycleLR."""
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3, padding=1), nn.BatchNorm2d(6), nn.ReLU(), nn.Dropout2d(0.2),
+                        nn.Conv2d(6, 2, 3, padding=1))
+    gen = torch.Generator().manual_seed(0)
+    X = torch.rand(24, 3, 8, 8, generator=gen)
+    y = (X[:, 0] > X[:, 2]).long()
+    flips = training.AugmentedLoader(training.TensorLoader(X, y, 6, seed=1),
+                                     lambda X, y, g: (X.flip(3), y.flip(2)) if torch.rand(1, generator=g) < 0.5
+                                     else (X, y), seed=2)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-2, total_steps=epochs * len(flips))
+    history = training.fit(net, flips, nn.CrossEntropyLoss(), opt, epochs, "cpu",
+                           val_loader=training.TensorLoader(X, y, 12, shuffle=False), checkpoint=ckpt,
+                           checkpoint_every=1, scheduler=sched)
+    return {k: v for k, v in history.items() if k not in ("epoch_time", "loader_state")}, net.state_dict()
+
+
+def test_fresh_and_resumed_short_schedules_give_identical_histories_and_weights(tmp_path, monkeypatch):
+    fresh, fresh_weights = _conv_stage()
+    ckpt = tmp_path / "stage.pt"
+    real, calls = training._train_pass, []
+
+    def dies_after_two(*args, **kwargs):  # the kernel dies in epoch 3
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(training, "_train_pass", dies_after_two)
+        try:
+            _conv_stage(ckpt)
+        except KeyboardInterrupt:
+            pass
+    assert training.read_checkpoint(ckpt)["epoch"] == 2
+    resumed, resumed_weights = _conv_stage(ckpt)  # a restarted kernel runs the same cells
+    assert resumed == fresh
+    assert all(torch.equal(resumed_weights[k], fresh_weights[k]) for k in fresh_weights)

@@ -69,3 +69,59 @@ def test_01a_exercise_4_denoising_trains(done_01a, rerun):
     refused = [line for line in text.splitlines() if "holds another training (" in line]
     assert refused and "training data" in refused[0].split("(", 1)[1]  # parts listed: e.g. "(optimiser, training data"
     assert _lines(text, "train_loss=")[0] != _lines(done_01a[1], "train_loss=")[0]
+
+
+CLASS_CELL = '''import torch
+from torch import nn
+from course_utils import training
+
+class TinyNet(nn.Module):
+    def __init__(self, hidden=8):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, hidden), nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.fc1(x)))'''
+TRAIN_CELL = '''torch.manual_seed(0)
+X = torch.randn(64, 4); y = (X[:, 0] > 0).long()
+net = TinyNet()
+optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+history = training.fit(net, training.TensorLoader(X, y, 16, seed=0), nn.CrossEntropyLoss(), optimizer, 2, "cpu",
+                       checkpoint=CHECKPOINT, checkpoint_every=1)
+print("train_loss", history["train_loss"])'''
+
+
+def _kernel_run(checkpoint, *then):
+    """A fresh kernel (a restart) runs the class cell and the training cell, then the cells `then`; returns the
+    notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbrun import ROOT
+    nb = nbformat.v4.new_notebook()
+    sources = [f"CHECKPOINT = {str(checkpoint)!r}", CLASS_CELL, TRAIN_CELL, *then]
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    return nb
+
+
+def _printed(nb, start, stop):
+    """What cells start .. stop - 1 printed."""
+    return "".join(o.get("text", "") for c in nb.cells[start:stop] for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
+
+
+def test_a_class_defined_in_a_cell_resumes_after_a_restart_and_trains_when_edited(tmp_path):
+    ckpt = tmp_path / "tiny.pt"
+    first = streams(_kernel_run(ckpt))
+    assert "resumed" not in first and ckpt.exists()
+    edits = {"forward": ("torch.relu(self.fc1(x))", "torch.tanh(self.fc1(x))"), "layer": ("hidden=8", "hidden=12")}
+    assert all(old in CLASS_CELL for old, _ in edits.values())
+    then = [cell for old, new in edits.values() for cell in (CLASS_CELL.replace(old, new), TRAIN_CELL)]
+    nb = _kernel_run(ckpt, *then)  # after a kernel restart: Run All unchanged, then each edit and its training
+    again = _printed(nb, 0, 3)
+    assert "resumed from" in again and _lines(again, "train_loss") == _lines(first, "train_loss")
+    for i, what in enumerate(edits):
+        text = _printed(nb, 3 + 2 * i, 5 + 2 * i)
+        why = [line for line in text.splitlines() if "holds another training" in line]
+        assert len(why) == 1 and "(model structure" in why[0], (what, text)
+        assert "resumed" not in text and _lines(text, "train_loss") != _lines(first, "train_loss")

@@ -61,14 +61,14 @@ class _Killed(Exception):
 
 def _killed_after(monkeypatch, epochs):
     """Make fit stop with _Killed when it starts epoch `epochs` + 1 (a kernel restart in mid-training)."""
-    real, calls = training.train_epoch, []
+    real, calls = training._train_pass, []
 
-    def train_epoch(*args, **kwargs):
+    def train_pass(*args, **kwargs):
         if len(calls) == epochs:
             raise _Killed
         calls.append(1)
         return real(*args, **kwargs)
-    monkeypatch.setattr(training, "train_epoch", train_epoch)
+    monkeypatch.setattr(training, "_train_pass", train_pass)
 
 
 def test_checkpoint_resume_gives_same_history(tmp_path, monkeypatch, capsys):

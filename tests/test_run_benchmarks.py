@@ -1,0 +1,35 @@
+"""benchmarks/run_benchmarks.py (issue 31, item 6): default-run times read from stored notebooks, one small run."""
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def _cell(start, end):
+    return {"cell_type": "code", "source": "", "outputs": [], "execution_count": 1,
+            "metadata": {"execution": {"iopub.execute_input": start, "shell.execute_reply": end}}}
+
+
+def test_stored_run_time_is_first_start_to_last_reply(tmp_path):
+    nb = {"cells": [{"cell_type": "markdown", "source": "", "metadata": {}},
+                    _cell("2026-12-06T10:00:00.000000Z", "2026-12-06T10:00:05.000000Z"),
+                    _cell("2026-12-06T10:00:05.100000Z", "2026-12-06T10:02:15.500000Z")]}
+    path = tmp_path / "x.ipynb"
+    path.write_text(json.dumps(nb))
+    assert bench.stored_run_seconds(path) == (135.5, "2026-12-06")
+    nb["cells"][1]["metadata"] = nb["cells"][2]["metadata"] = {}
+    path.write_text(json.dumps(nb))
+    assert bench.stored_run_seconds(path) == (None, None)
+
+
+def test_small_throughput_table_has_every_network_and_variant():
+    lines = bench.throughput_table(small=True)
+    assert lines[0].count("|") == len(bench.VARIANTS) + 3
+    rows = lines[2:]
+    assert [r.split(",")[0].strip("| ") for r in rows] == ["U-Net base 8 depth 3", "U-Net base 16 depth 3", "SegNet",
+                                                         "ResNet-18"]
+    assert all(r.rstrip().endswith("| channels_last |") for r in rows)  # what fit picks for these CPU nets
