@@ -83,10 +83,10 @@ def patch_trial(args, split):
     hw = (10, 10)
     X, y = patches.sample_patches([c.image for c in split.train], [c.vessels.astype(np.float32) for c in split.train],
                                   hw, 1000, seed=args.seed, fovs=[c.fov for c in split.train])
-    net = patches.build_autoencoder(*hw)
+    net = lessons.PatchAutoencoder(*hw)
     training.fit(net, training.TensorLoader(X, None, 250, shuffle=True, seed=args.seed), nn.MSELoss(),
                  torch.optim.Adam(net.parameters(), lr=args.lr), args.ae_epochs, "cpu")
-    seg = patches.build_segmenter(net.encoder, *hw)
+    seg = lessons.PatchSegmenter(net.encoder, *hw)
     optimizer = torch.optim.Adam(seg.parameters(), lr=args.lr)
     loader = training.TensorLoader(X, y, 250, shuffle=True, seed=args.seed + 1)
     rows, done = [], 0

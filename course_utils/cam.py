@@ -6,7 +6,6 @@ Reads no dataset files; the only file it may touch is torchvision's cached Image
 """
 import socket
 import urllib.parse
-from pathlib import Path
 
 import numpy as np
 import torch

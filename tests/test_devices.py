@@ -6,16 +6,14 @@ import pytest
 import standin_device
 import torch
 from nbclient.exceptions import CellExecutionError
-from nbrun import added_after, run, streams
+from nbrun import added_after, replaced, run, streams
 from torch import nn
 
-from course_utils import autoencoders as ae
-from course_utils import devices, training
+from course_utils import devices, lessons, training
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 NOTEBOOKS += sorted(p.name for p in (ROOT / "solutions").glob("*_solutions.ipynb"))
-E2E = "e2e = ae.classifier(full.encoder, num_classes=10)"  # 01b: the new head is built on the CPU
 
 
 @pytest.fixture
@@ -26,7 +24,7 @@ def stand_in():
 
 def _encoder_on(device):
     torch.manual_seed(0)
-    return ae.mlp_autoencoder((784, 32, 16)).to(device).encoder
+    return lessons.MLPAutoencoder(hidden=16).to(device).encoder
 
 
 def test_stand_in_device_fails_like_a_gpu(stand_in):
@@ -41,20 +39,20 @@ def test_stand_in_device_fails_like_a_gpu(stand_in):
 
 
 def test_head_left_on_the_cpu_fails_without_the_helpers(stand_in):  # 01b's end-to-end cell as it was written
-    clf = ae.classifier(_encoder_on(stand_in), num_classes=10)  # no .to(cfg.device): the head stays on the CPU
+    clf = lessons.Classifier(_encoder_on(stand_in), code_size=16)  # no .to(cfg.device): the head stays on the CPU
     with pytest.raises(RuntimeError, match="same device"):
         clf(torch.rand(5, 784).to(stand_in))
 
 
 def test_helpers_move_the_model_to_their_device(stand_in):
     X, y = torch.rand(64, 784), torch.randint(0, 10, (64,))
-    clf = ae.classifier(_encoder_on(stand_in), num_classes=10)
-    optimizer = ae.make_sgd(clf, 0.01)  # built before the move: fit keeps the same parameter objects
+    clf = lessons.Classifier(_encoder_on(stand_in), code_size=16)
+    optimizer = torch.optim.SGD(clf.parameters(), lr=0.01, momentum=0.9)  # built before the move: fit keeps them
     history = training.fit(clf, training.TensorLoader(X, y, 16), nn.NLLLoss(), optimizer, 2, stand_in,
                            val_loader=training.TensorLoader(X, y, 32, shuffle=False))
     assert len(history["val_loss"]) == 2
     assert all(p.device == stand_in for p in clf.parameters())
-    head = ae.classifier(_encoder_on("cpu"), num_classes=10)
+    head = lessons.Classifier(_encoder_on("cpu"), code_size=16)
     assert training.predict(head, X, 32, stand_in).shape == (64, 10)
     assert next(head.parameters()).device == stand_in
 
@@ -95,7 +93,11 @@ def test_notebook_keeps_everything_on_cfg_device(name, stand_in_env):
 
 
 def test_01b_cell_fails_the_check_when_helpers_leave_the_model(stand_in_env):
-    undo = "training.place = lambda net, device, who=None: net  # the helpers as they were: nothing moved"
+    # a head built without .to(cfg.device), and helpers that move nothing: the stand-in device must catch it
+    undo = ("import course_utils.speed\ncourse_utils.speed.place = training.place = lambda net, device, who=None: net"
+            "  # the helpers as they were: nothing moved")
+    head_on_cpu = replaced("e2e = Classifier(full.encoder, cfg.hidden, num_classes=10).to(cfg.device)",
+                           "e2e = Classifier(full.encoder, cfg.hidden, num_classes=10)")
     with pytest.raises(CellExecutionError, match="same device"):
-        run("01b_fashion_mnist_layerwise_pretraining.ipynb",
-            changes=[added_after("from course_utils import datasets, metrics, plotting, training", undo)])
+        run("01b_fashion_mnist_layerwise_pretraining.ipynb", {"compare_end_to_end": True},
+            changes=[added_after("from course_utils import datasets, metrics, plotting, training", undo), head_on_cpu])
