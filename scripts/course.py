@@ -100,13 +100,19 @@ def test_env(workers):
 def build_site(python, venv, dry_run):
     """`book`: the site's tools (the [book] extra; again only when pyproject.toml changed), then build/site/ from
     the stored notebooks (scripts/build_book.py; nothing is executed)."""
+    install_book_tools(python, venv, dry_run)
+    call([python, Path("scripts", "build_book.py")], dry_run)
+    return 0
+
+
+def install_book_tools(python, venv, dry_run):
+    """The [book] extra (Sphinx, MyST-NB; again only when pyproject.toml changed): `book`, and `test`, whose
+    tests/test_book.py builds the site and checks it in a browser."""
     stamp = venv / ".installed-book"
     if dry_run or not stamp.exists() or stamp.stat().st_mtime < (REPO / "pyproject.toml").stat().st_mtime:
         call([python, "-m", "pip", "install", "-e", ".[book]"], dry_run)
         if not dry_run:
             stamp.touch()
-    call([python, Path("scripts", "build_book.py")], dry_run)
-    return 0
 
 
 def main(argv=None):
@@ -128,6 +134,7 @@ def main(argv=None):
             call(lab_command(python), args.dry_run)
         elif args.command == "test":
             install_browser(args.dry_run)
+            install_book_tools(python, venv, args.dry_run)
             workers = test_workers(python)
             call(test_command(python, workers), args.dry_run, env=test_env(workers))
     except subprocess.CalledProcessError as error:
