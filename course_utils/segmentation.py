@@ -7,8 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .devices import place
-from .training import AugmentedLoader
+from .training import AugmentedLoader, as_input, prepare_for_device
 
 OUTSIDE, VESSEL, TISSUE = 0, 1, 2
 CLASS_NAMES = ("outside FOV", "vessel", "tissue")
@@ -117,14 +116,15 @@ def predict_probs(net, image, device="cpu", flips=False):
     flips=True averages the maps of the image and its three mirror images (test-time augmentation); net is moved
     to `device`. A patch network tiles the image instead: patches.predict_image (02).
     """
-    place(net, device, "predict_probs")
-    net.eval()
-    x = torch.as_tensor(image, dtype=torch.float32)[None].to(device)
+    x = torch.as_tensor(image, dtype=torch.float32)[None]
     h, w = x.shape[-2:]
+    stride = getattr(net, "stride", 1)
+    prepare_for_device(net, device, pad_to_multiple(x[..., :64, :64], stride), "predict_probs")
+    net.eval()
     views = [(), (-1,), (-2,), (-2, -1)] if flips else [()]
     total = 0
     for dims in views:
-        logits = net(pad_to_multiple(x.flip(dims), getattr(net, "stride", 1)))[0, :, :h, :w]
+        logits = net(as_input(pad_to_multiple(x.flip(dims), stride), net, device))[0, :, :h, :w].contiguous()
         probs = torch.sigmoid(logits) if len(logits) == 1 else torch.softmax(logits, dim=0)
         total = total + probs.flip(dims)  # dims count from the end: same axes
     return (total / len(views)).cpu()
