@@ -1,12 +1,15 @@
 """The one temp-then-rename writer: a file or folder is written under a temp name unique to the process and only
-then renamed onto its target, so a reader never sees half of it and two processes never share a temp name.
+then renamed onto its target, so a reader never sees half of it and two processes never share a temp name; and
+the one file hash (sha256) of manifests and weights checks.
 
-Used by the stand-in generators (datasets.standins), the data command's imports (data_download) and the training
-checkpoints (training.save_checkpoint); imports nothing but the standard library.
+Used by the stand-in generators (datasets.standins), the data command's imports (data_download), the training
+checkpoints (checkpoints.save) and the weights import; imports nothing but the standard library.
 """
+import hashlib
 import os
 import secrets
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,6 +32,27 @@ def remove(path):
             pass
 
 
+def file_sha256(path):
+    """Hex sha256 of one file, read in 1 MiB blocks (dataset manifests, the ResNet-18 weights check)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def replace(tmp, target, tries=20):
+    """os.replace, retried briefly where another process holds the target open (Windows refuses the rename)."""
+    for attempt in range(tries):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if attempt + 1 == tries:
+                raise
+            time.sleep(0.05)
+
+
 def write_atomically(target, write, folder=False, keep=None):
     """Call write(tmp) on a unique temp path beside target, then rename tmp onto target; returns target.
 
@@ -45,7 +69,7 @@ def write_atomically(target, write, folder=False, keep=None):
         write(tmp)
         if not target.is_dir() or target.is_symlink():
             try:
-                os.replace(tmp, target)
+                replace(tmp, target)
                 return target
             except OSError:
                 if not target.is_dir():

@@ -7,13 +7,13 @@ afresh. Nothing here trains.
 """
 import os
 import pickle
-import time
-import uuid
 import warnings
 import zipfile
 from pathlib import Path
 
 import torch
+
+from .atomic import write_atomically
 
 ENTRIES = ("model", "optimizer", "epoch", "history")  # what save_checkpoint always writes
 
@@ -26,24 +26,7 @@ def save(path, state):
     """Write `state` to `path` through a temporary file of this process, then one atomic rename (fit)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        torch.save(state, tmp)
-        _replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _replace(tmp, path, tries=20):
-    """os.replace, retried briefly where another process holds the target open (Windows refuses the rename)."""
-    for attempt in range(tries):
-        try:
-            os.replace(tmp, path)
-            return
-        except PermissionError:
-            if attempt + 1 == tries:
-                raise
-            time.sleep(0.05)
+    write_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def read(path):

@@ -5,6 +5,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
+from .atomic import file_sha256
 from .data_import import AGAIN, SEARCH_DEPTH, Plan, Tree, copy_stream, find_part, install, with_sources
 from .datasets.catalog import (
     ALL_IDB_FOLDERS,
@@ -16,7 +17,7 @@ from .datasets.catalog import (
     IMPORT_LIMIT_BYTES,
     drive_held_out_evaluation,
 )
-from .datasets.integrity import dataset_status, file_sha256, manifest_path, verify_dataset
+from .datasets.integrity import dataset_status, manifest_path, verify_dataset
 from .datasets.layout import fashion_content_problem, has_drive_test_labels
 from .datasets.reading import DataError
 from .datasets.sources import FIX_REAL, FIX_SYNTHETIC

@@ -1,13 +1,12 @@
 """torchvision's ResNet-18 ImageNet weights without internet (notebooks 04 and 04b): where torchvision looks for
 them, the checks a copy must pass, and `resnet18-weights --from FILE` of the data command, which imports a
 downloaded copy into that folder. A file is never unpickled beyond plain tensors (torch.load weights_only=True)."""
-import hashlib
 import pickle
 import re
 import shutil
 from pathlib import Path
 
-from .atomic import write_atomically
+from .atomic import file_sha256, write_atomically
 
 URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"  # torchvision's ResNet18_Weights.IMAGENET1K_V1
 HASH_PREFIX = re.compile(r"-([a-f0-9]+)\.")  # the sha256 prefix torchvision puts into its file names
@@ -28,15 +27,6 @@ def cached_path():
     return Path(torch.hub.get_dir()) / "checkpoints" / official_name()
 
 
-def sha256(path):
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fix():
     return f"Fix: download {URL} again (on a machine with internet) and pass that file"
 
@@ -44,7 +34,7 @@ def _fix():
 def hash_problem(path):
     """Why a file's content does not carry the sha256 prefix of torchvision's file name, or None."""
     prefix = HASH_PREFIX.search(official_name()).group(1)
-    found = sha256(path)
+    found = file_sha256(path)
     if not found.startswith(prefix):
         return (f"{path} is not torchvision's {official_name()}: its sha256 starts {found[:len(prefix)]}, the "
                 f"release's starts {prefix} (another file, or an incomplete download)")

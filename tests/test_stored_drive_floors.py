@@ -51,5 +51,8 @@ def test_stored_02_patch_autoencoder_meets_its_floor_on_the_20_test_images():
     text = stored_text("02_drive_patch_autoencoder.ipynb")
     real_official_run(text)
     rows = table_rows(text, "20 images, 4,538,143 FOV pixels")
-    assert rows["patch AE, stride 2"]["auc"] >= 0.94
-    assert rows["patch AE, stride 2"]["auc"] > rows["patch AE, no overlap"]["auc"]
+    chosen = [name for name in rows if name.startswith("patch AE") and "not chosen" not in name]
+    other = [name for name in rows if name.startswith("patch AE") and "not chosen" in name]
+    assert len(chosen) == 1 and len(other) == 1  # the tiling chosen on validation, and the other one
+    assert rows[chosen[0]]["auc"] >= 0.94  # stored run of 2026-12-07: 0.9456 (stride 2 chosen on validation)
+    assert rows[chosen[0]]["f1"] >= 0.74  # 0.7507

@@ -1,8 +1,8 @@
 """Is a copy whole and unchanged: full decoding checks, sha256 manifests written at import, and the status report
 of `data_download.py status` and notebook 00."""
-import hashlib
 from pathlib import Path
 
+from ..atomic import file_sha256
 from .catalog import ALL_IDB_FOLDERS, CELL_NAME, CELL_SIZE, DATASETS, SMEAR_NAME, SYNTHETIC, drive_held_out_evaluation
 from .layout import fashion_content_problem, has_drive_test_labels, listing, structure_problem
 from .loaders import load_bccd, load_drive, load_fashion_mnist, read_smear
@@ -32,15 +32,6 @@ def verify_dataset(dataset, root, source="real"):
 
 
 # ---------------------------------------------------------------- manifests
-def file_sha256(path):
-    """Hex sha256 of one file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest_path(root, dataset):
     """Where the import manifest of a dataset lives: <root>/<Name>.sha256."""
     return Path(root) / f"{DATASETS[dataset]}.sha256"
