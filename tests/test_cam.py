@@ -34,7 +34,7 @@ def test_auto_without_cache_or_download_is_from_scratch(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert cam.load_imagenet_state("auto", allow_download=False) is None
     assert cam.load_imagenet_state(None) is None
-    with pytest.raises(cam.runtime.ParameterError, match="weights"):
+    with pytest.raises(cam.settings.ParameterError, match="weights"):
         cam.load_imagenet_state("pretrained")
 
 
@@ -276,7 +276,7 @@ def test_random_baseline_matches_disc_area():
 
 def test_imagenet_required_but_absent_names_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(cam.runtime.ParameterError) as error:
+    with pytest.raises(cam.settings.ParameterError) as error:
         cam.load_imagenet_state("imagenet", allow_download=False)
     message = str(error.value)
     assert str(cam.cached_weights_path()) in message and "resnet18-f37072fd.pth" in message
@@ -287,7 +287,7 @@ def test_choose_recipe_follows_the_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert cam.choose_recipe("auto", allow_download=False) == (None, "from scratch")
     assert cam.choose_recipe(None) == (None, "from scratch")
-    with pytest.raises(cam.runtime.ParameterError):
+    with pytest.raises(cam.settings.ParameterError):
         cam.choose_recipe("auto", lecture_schedule=True, allow_download=False)
     cam.cached_weights_path().parent.mkdir(parents=True)
     torch.save(torchvision.models.resnet18().state_dict(), cam.cached_weights_path())

@@ -1,6 +1,6 @@
 """BCCD stand-in: blood-smear photographs with Pascal VOC boxes of white and red cells and the split lists.
 
-Notebook 04's exercise 6 reads it when the real BCCD is absent; deterministic for a seed.
+Notebook 04b and its platelet exercise read it when the real BCCD is absent; deterministic for a seed.
 """
 import numpy as np
 from PIL import Image
@@ -14,7 +14,8 @@ def make_bccd(out_dir, seed=0, n_images=48):
     """Write the synthetic BCCD stand-in (JPEGImages, Pascal VOC Annotations, ImageSets/Main) to <out_dir>/BCCD.
 
     640×480 fields rendered at half size and enlarged twice, so cells are about as large in pixels as in the
-    real photographs; most hold one white cell, every seventh two, every eleventh none. Boxes: WBC and RBC.
+    real photographs; most hold one white cell, every seventh two, every eleventh none, and two to five
+    platelets. Boxes: WBC, RBC and Platelets.
     Splits: the first 60 % train, the next 20 % val, the rest test.
     """
     stems = [bccd_stem(num) for num in range(n_images)]
@@ -51,8 +52,28 @@ def bccd_photo(num, seed=0):
     image = np.asarray(Image.fromarray(small).resize(BCCD_SIZE, Image.BICUBIC))
     boxes = [("WBC", x - 42, y - 42, x + 42, y + 42) for x, y, _ in white]
     boxes += [("RBC", x - r, y - r, x + r, y + r) for x, y, r in red if r < x < width - r and r < y < height - r]
+    image, platelets = _add_platelets(image, item_rng(seed, "bccd", num, 1), white)
     return image, [(name, *(int(round(2 * min(max(v, 0), width if k % 2 == 0 else height))) for k, v in enumerate(b)))
-                   for name, *b in boxes]
+                   for name, *b in boxes] + platelets
+
+
+def _add_platelets(image, rng, white, tries=40):
+    """Paint two to five purple platelets (radius 12-16 px, as in the photographs) away from the white cells;
+    returns the image and their boxes at full size."""
+    height, width = image.shape[:2]
+    out, boxes = image.astype(np.float32), []
+    yy, xx = np.mgrid[0:height, 0:width]
+    count = int(rng.integers(2, 6))
+    for _ in range(tries):
+        if len(boxes) == count:
+            break
+        x, y, r = int(rng.integers(20, width - 20)), int(rng.integers(20, height - 20)), int(rng.integers(12, 17))
+        if any(abs(x - 2 * wx) < 110 and abs(y - 2 * wy) < 110 for wx, wy, _ in white):
+            continue
+        alpha = np.clip(r + 1.0 - np.hypot(xx - x, yy - y), 0, 1)[..., None] * 0.85
+        out = out * (1 - alpha) + alpha * np.array([120.0, 70.0, 150.0])
+        boxes.append(("Platelets", x - r - 2, y - r - 2, x + r + 2, y + r + 2))
+    return np.clip(out, 0, 255).astype(np.uint8), boxes
 
 
 def _voc_xml(stem, boxes):
