@@ -7,13 +7,12 @@
 * Each self-check of course_utils.checks.nb01a / nb01b passes on the solutions' state and says "not yet" on the
   untouched notebook's state (both run in smoke mode), and its items are checked on small objects.
 """
-import shutil
 from types import SimpleNamespace
 
 import pytest
 import torch
 from nbrun import replaced, run, streams
-from test_notebook_resume import NB_01A, NB_01B, SHORT, SHORT_01B, _checkpoints_on, completed_run
+from test_notebook_resume import NB_01A, NB_01B, SHORT, SHORT_01B, completed_run, rerun  # noqa: F401 (fixture)
 from torch import nn
 
 from course_utils.checks import nb01a, nb01b
@@ -58,14 +57,10 @@ def done_01b(tmp_path_factory):
 
 
 @pytest.fixture
-def again(monkeypatch, tmp_path):
-    """Run a notebook against a copy of a completed run's checkpoints, in a fresh kernel (a restarted one)."""
-    def rerun(done, name, overrides, **change):
-        folder = tmp_path / "checkpoints"
-        shutil.copytree(done[0], folder)
-        _checkpoints_on(monkeypatch, folder)
-        return streams(run(name, overrides, **change))
-    return rerun
+def again(request):
+    """The shared `rerun` (a copy of a completed run's checkpoints, a fresh kernel), returning what it printed."""
+    shared = request.getfixturevalue("rerun")
+    return lambda done, name, overrides, **change: streams(shared(done, name, overrides, **change))
 
 
 def test_01a_exercise_3_edited_cell_trains_a_linear_output(done_01a, again):
