@@ -67,9 +67,9 @@ def as_input(X, net, device):
     """A batch on `device` in the memory format `net` was prepared for (4-D images channels_last, else as is)."""
     X = X.to(device)
     if X.dim() == 4 and getattr(net, _LAYOUT, None) == "channels_last":
-        _probe(net, X, device)
-    if X.dim() == 4 and getattr(net, _LAYOUT, None) == "channels_last":
-        return X.contiguous(memory_format=torch.channels_last)
+        _probe(net, X, device)  # may find that the network refuses the layout and switch it back
+        if getattr(net, _LAYOUT) == "channels_last":
+            return X.contiguous(memory_format=torch.channels_last)
     return X
 
 

@@ -41,7 +41,7 @@ def test_white_cell_maps_beat_random_and_centre_on_held_out_photographs(photos):
     assert training.accuracy(training.predict(net, X_val), y_val) > 0.9
     test = [int(i) for i in photos.splits["test"] if len(wbc[i])]
     images = [photos.images[i] for i in test]
-    answers = [photos.wbc_centres(i) for i in test]
+    answers = [photos.centres(i) for i in test]
     shapes = [im.shape[:2] for im in images]
     cam_peaks = cam.map_peaks(lambda x: image_cam(net, x, 1).cam, images, 0.25)
     grad_peaks = cam.map_peaks(lambda x: grad_cam(net, x, 1, "layer3")[0], images, 0.25)

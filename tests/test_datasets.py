@@ -359,7 +359,7 @@ def test_bccd_tiny_tree_counts_only_when_synthetic(tmp_path):
     assert photos.names == ["BloodImage_00000", "BloodImage_00001", "BloodImage_00002"]
     assert photos.images[0].shape == (480, 640, 3) and photos.images[0].dtype == np.uint8
     assert photos.boxes[0]["WBC"].tolist() == [[100, 50, 300, 230]] and photos.boxes[2]["WBC"].shape == (0, 4)
-    assert photos.wbc_centres(0).tolist() == [[200, 140]] and len(photos.boxes[0]["RBC"]) == 1
+    assert photos.centres(0).tolist() == [[200, 140]] and len(photos.boxes[0]["RBC"]) == 1
     assert {k: v.tolist() for k, v in photos.splits.items()} == {"train": [0], "val": [1], "test": [2]}
     write_bccd(tmp_path / "BCCD")  # as a real copy it lacks 361 photographs
     assert "holds 3 BloodImage_NNNNN.jpg files, expected 364" in _error(datasets.load_bccd, "real", tmp_path)

@@ -91,9 +91,9 @@ class BloodSmearData:
     source: str
     root: Path
 
-    def wbc_centres(self, i):
-        """(x, y) centres of the white-cell boxes of photograph i, a K×2 array (04 solutions)."""
-        b = self.boxes[i]["WBC"]
+    def centres(self, i, kind="WBC"):
+        """(x, y) centres of the `kind` boxes (WBC, RBC, Platelets) of photograph i, a K×2 array (04b)."""
+        b = self.boxes[i][kind]
         return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
 
 
