@@ -24,8 +24,12 @@ from .settings import (
     or_none,
     seed_everything,
 )
+from .speed import PRECISIONS as _PRECISIONS
+from .speed import precision_line
 
-__all__ = ["DATA_COMMAND", "ParameterError", "check", "check_ranges", "checkpoint_dir", "checkpoint_path",
+PRECISIONS = list(_PRECISIONS)  # the choices of a parameters cell's `precision` (ranges=dict(precision=PRECISIONS))
+
+__all__ = ["DATA_COMMAND", "PRECISIONS", "ParameterError", "check", "check_ranges", "checkpoint_dir", "checkpoint_path",
            "data_root", "describe_device", "get_device", "in_range", "is_smoke", "mode_line", "or_none",
            "resolve_sources", "seed_everything", "source_line", "start"]
 
@@ -105,6 +109,8 @@ def start(title, dataset=None, data_source="auto", seed=0, smoke=None, ranges=No
         print("data   : " + source_line(wanted[name], source, root))
     print(f"device : {describe_device(device)}")
     print(f"mode   : {mode_line(smoke_mode)}")
+    if "precision" in params:
+        print(f"precision: {precision_line(params['precision'], device)}")
     print("params : " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     return SimpleNamespace(**params, device=device, source=resolved.get("data_source"), smoke=smoke_mode, root=root,
                            generator=generator, title=title)

@@ -3,9 +3,12 @@
 `prepare_for_device(net, device)` moves a network (devices.place) and gives convolutional ones the channels_last
 format on the CPU and CUDA, measured faster there for the course's U-Net, SegNet and ResNet-18
 (benchmarks/run_benchmarks.py); `as_input(X, net, device)` gives their input batches the same format. training.fit,
-evaluate, predict and the inference helpers of segmentation, patches and cam use both. Nothing here trains.
+evaluate, predict and the inference helpers of segmentation, patches and cam use both. `keep_freed_memory()` (fit)
+stops glibc from mapping and unmapping every large tensor. Nothing here trains.
 """
 import contextlib
+import ctypes
+import sys
 
 import torch
 
@@ -14,6 +17,7 @@ from .devices import place
 PRECISIONS = ("fp32", "bf16", "auto")
 _LAYOUT = "_course_memory_format"  # the format prepare_for_device gave a network (private: not in checkpoint keys)
 _REFUSES = "_course_refuses_channels_last"  # set when a network's forward failed on a channels_last batch
+_POOL_HOOK = "_course_pool_grad_hook"  # set on a MaxPool2d once its gradient-layout hook is registered
 
 
 def _convolutional(net):
@@ -34,9 +38,48 @@ def prepare_for_device(net, device, example=None, who="training"):
     fast = torch.device(device).type in ("cpu", "cuda") and not getattr(net, _REFUSES, False)
     net.to(memory_format=torch.channels_last if fast else torch.contiguous_format)
     setattr(net, _LAYOUT, "channels_last" if fast else "contiguous")
+    if fast:
+        _keep_pool_gradients_channels_last(net)
     if fast and example is not None:
         _probe(net, example, device)
     return net
+
+
+_HEAP = {}  # whether keep_freed_memory() changed this process's allocator (set once)
+
+
+def keep_freed_memory():
+    """Linux/glibc: serve large tensors from the heap and keep freed memory for the next batch (mallopt
+    M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 GiB) instead of mapping and unmapping them every step, whose page faults
+    made 03's SegNet memory-bound: measured 1.8 -> 0.7 s per 256 crops, U-Net 1.1 -> 0.9 s, the same numbers, the
+    kernel's peak memory 0.93 -> 1.04 GB (benchmarks/profile_segnet.py). Once per process (fit calls it); True
+    when the allocator now works this way, False elsewhere (macOS, Windows, musl: nothing changes)."""
+    if "done" not in _HEAP:
+        _HEAP["done"] = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL("libc.so.6")
+                _HEAP["done"] = libc.mallopt(-4, 0) == 1 and libc.mallopt(-1, 2 ** 30) == 1
+            except (OSError, AttributeError):
+                pass
+    return _HEAP["done"]
+
+
+def _keep_pool_gradients_channels_last(net):
+    """Max-pooling with indices (SegNet): the gradient max_unpool2d's backward hands to the pooled maps comes back
+    contiguous, and max_pool2d's backward then converts it to channels_last at full resolution. A hook gives that
+    gradient the maps' own layout first: the same numbers, measured 133 -> 202 samples/s for 03's SegNet
+    (benchmarks/profile_segnet.py). Registered once per pooling module."""
+    for module in net.modules():
+        if isinstance(module, torch.nn.MaxPool2d) and module.return_indices and not getattr(module, _POOL_HOOK, False):
+            module.register_forward_hook(_pool_output_hook)
+            setattr(module, _POOL_HOOK, True)
+
+
+def _pool_output_hook(module, args, output):
+    pooled = output[0]
+    if pooled.requires_grad and pooled.dim() == 4 and pooled.is_contiguous(memory_format=torch.channels_last):
+        pooled.register_hook(lambda grad: grad.contiguous(memory_format=torch.channels_last))
 
 
 def _probe(net, example, device):
@@ -99,6 +142,18 @@ def resolve_precision(precision, device):
     if kind == "mps":
         return torch.float16
     return None
+
+
+def precision_line(precision, device):
+    """Banner line (runtime.start) saying how the notebook's trainings compute with the parameter `precision`."""
+    dtype = resolve_precision(precision, device)
+    if dtype is None:
+        why = " (this CPU has no native bf16)" if precision == "auto" else ""
+        return f"fp32{why}; precision = \"bf16\" trains in bf16 autocast (faster, figures move a little: README)"
+    name = "bf16" if dtype == torch.bfloat16 else "fp16"
+    native = "" if torch.device(device).type != "cpu" else (
+        ", native on this CPU" if native_bf16_cpu() else ", NOT native on this CPU: likely slower than fp32")
+    return f"trainings (their validation curves included) in {name} autocast{native}; the final figures in fp32"
 
 
 def native_bf16_cpu():

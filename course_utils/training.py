@@ -1,7 +1,8 @@
 """Training loops shared by the notebooks: in-memory batches, fit with progress and history, checkpoints.
 
 Convolutional networks run in the channels_last memory format (speed.prepare_for_device); `precision` picks
-fp32 or bf16 / mixed-precision autocast (speed.resolve_precision).
+fp32 or bf16 / mixed-precision autocast (speed.resolve_precision); on Linux, fit keeps freed memory for the next
+batch (speed.keep_freed_memory).
 """
 import copy
 import os
@@ -15,7 +16,7 @@ from . import checkpoints
 from .devices import place
 from .fingerprint import changed_parts, training_key
 from .settings import is_smoke
-from .speed import PRECISIONS, as_input, prepare_for_device, resolve_precision  # noqa: F401 (public names)
+from .speed import PRECISIONS, as_input, keep_freed_memory, prepare_for_device, resolve_precision  # noqa: F401
 from .speed import autocast as _autocast
 from .speed import plain as _plain
 from .speed import scaler as _scaler
@@ -235,6 +236,7 @@ def fit(net, train_loader, loss_fn, optimizer, num_epochs, device, val_loader=No
     "auto" (bf16 only where the CPU runs it natively; mixed precision on CUDA/MPS).
     """
     dtype = resolve_precision(precision, device)
+    keep_freed_memory()  # no page faults per batch on Linux (speed.keep_freed_memory)
     prepare_for_device(net, device, _first_inputs(train_loader), "fit")
     _place_loss(loss_fn, device)
     scaler = _scaler(device, dtype)

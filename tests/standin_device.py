@@ -1,8 +1,9 @@
 """A second device played on the CPU, for tests: tensors moved to STAND_IN are marked, results of marked inputs
 are marked, and an operation that mixes marked with unmarked tensors fails with the error a GPU would give.
 
-tests/test_devices.py runs every notebook and solution on it without a GPU: `startup_folder(tmp)` writes an
-IPython startup file into a temporary IPYTHONDIR, so each kernel calls `install()` before its first cell.
+The nbval run of every notebook and solution uses it without a GPU (the root conftest.py; tests/test_devices.py
+for the unit cases): `startup_folder(tmp)` writes an IPython startup file into a temporary IPYTHONDIR, so each
+kernel calls `install()` before its first cell.
 """
 from pathlib import Path
 

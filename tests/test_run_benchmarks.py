@@ -33,3 +33,25 @@ def test_small_throughput_table_has_every_network_and_variant():
     assert [r.split(",")[0].strip("| ") for r in rows] == ["U-Net base 8 depth 3", "U-Net base 16 depth 3", "SegNet",
                                                          "ResNet-18"]
     assert all(r.rstrip().endswith("| channels_last |") for r in rows)  # what fit picks for these CPU nets
+
+
+precision_spec = importlib.util.spec_from_file_location("precision_runs", ROOT / "benchmarks" / "precision_runs.py")
+precision_runs = importlib.util.module_from_spec(precision_spec)
+precision_spec.loader.exec_module(precision_runs)
+
+
+def test_precision_benchmark_reads_every_figure_of_the_stored_runs():
+    import nbformat
+    for prefix in precision_runs.FIGURES:
+        nb = nbformat.read(precision_runs.notebook_for(prefix), as_version=4)
+        found = precision_runs.figures(prefix, precision_runs.printed(nb))
+        assert None not in found.values(), (prefix, found)
+        changed = precision_runs.with_precision(nb, "bf16")
+        cell = next(c for c in changed.cells if "parameters" in c.metadata.get("tags", []))
+        assert 'precision = "bf16"' in cell.source and 'precision = "fp32"' not in cell.source
+
+
+def test_precision_rows_show_both_columns_and_the_change():
+    lines = precision_runs.rows("03", {"U-Net test F1": 0.8154}, {"U-Net test F1": 0.8101}, 200.0, 150.0)
+    assert lines == ["| 03 | run time, s | 200 | 150 | 1.33× faster |",
+                     "| 03 | U-Net test F1 | 0.8154 | 0.8101 | -0.0053 |"]

@@ -146,3 +146,42 @@ def test_bf16_trains_close_to_fp32_and_is_its_own_checkpoint(tmp_path, capsys):
     assert "holds another training (precision changed)" in capsys.readouterr().out
     _fit_segmenter(precision="bf16", checkpoint=ckpt)
     assert "holds another training (precision changed)" in capsys.readouterr().out  # the fp32 run replaced it
+
+
+def test_keep_freed_memory_is_set_once_and_says_whether_it_applies():
+    import sys
+
+    from course_utils import speed
+    first = speed.keep_freed_memory()
+    assert isinstance(first, bool) and speed.keep_freed_memory() is first
+    if sys.platform.startswith("linux"):
+        import ctypes.util
+        assert first == ("libc.so.6" in (ctypes.util.find_library("c") or "libc.so.6"))
+
+
+def test_segnet_pool_gradient_hook_changes_layout_not_numbers():
+    import torch
+    from torch import nn
+
+    from course_utils import lessons, speed
+
+    def grads(hooked):
+        torch.manual_seed(0)
+        net = lessons.SegNet().to(memory_format=torch.channels_last)
+        if hooked:
+            speed.prepare_for_device(net, "cpu")
+        seen = {}
+        def keep(module, args, out):
+            out[0].register_hook(lambda g: seen.setdefault("g", g))
+        net.pool.register_forward_hook(keep)
+        x = torch.rand(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+        nn.CrossEntropyLoss()(net(x), torch.randint(0, 3, (2, 16, 16))).backward()
+        return [p.grad for p in net.parameters()], seen["g"]
+    plain, plain_pool = grads(False)
+    hooked, hooked_pool = grads(True)
+    assert all(torch.equal(a, b) for a, b in zip(plain, hooked))
+    assert torch.equal(plain_pool, hooked_pool)
+    net = lessons.SegNet()
+    speed.prepare_for_device(net, "cpu")
+    speed.prepare_for_device(net, "cpu")
+    assert len(net.pool._forward_hooks) == 1  # registered once, however often the network is prepared

@@ -9,7 +9,8 @@ The rule (one notebook at a time, markdown cells against the text outputs of its
   time unit (s, ms, min, h, seconds, ...), e.g. "time=21.9s" shows 21.9 s but not 22 s.
 
 Not checked: `code spans` and fenced code (settings and parameter values: write a setting such as a
-threshold step as `0.01`), $math$, link targets, and
+threshold step as `0.01`), $math$, link targets, the first cell's "**Run time:**" sentence (checked against the
+stored run's timing metadata by tests/test_run_time_statement.py), and
 everything between <cite> and </cite>: the explicit mark for a figure cited from the lecture or the
 literature, not measured by the run (Jupyter shows it in italics), e.g.
 "<cite>the error fell from about 0.08 to 0.002</cite> in the lecture". Text outputs are stream output and
@@ -26,7 +27,7 @@ STORED = sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "solution
 
 NOT_CHECKED = [re.compile(p, re.DOTALL | re.IGNORECASE) for p in (
     r"<cite>.*?</cite>", r"```.*?```", r"``.*?``", r"`[^`\n]*`", r"\$\$.*?\$\$", r"\$[^$\n]+\$", r"\]\([^)]*\)",
-    r"<!--.*?-->")]
+    r"<!--.*?-->", r"\*\*Run time:\*\*[^\n]*")]  # the run-time sentence: tests/test_run_time_statement.py
 NUMBER = r"(?<![\w.])(\d+(?:\.\d+)?)"
 TIME_UNIT = r"(?:ms|s|sec|secs|seconds?|min|mins|minutes?|h|hours?)(?![A-Za-z])"
 KINDS = {  # kind: (pattern in markdown, pattern an output must contain, given the number as written)
