@@ -8,6 +8,7 @@ stops glibc from mapping and unmapping every large tensor. Nothing here trains.
 """
 import contextlib
 import ctypes
+import functools
 import sys
 
 import torch
@@ -45,24 +46,20 @@ def prepare_for_device(net, device, example=None, who="training"):
     return net
 
 
-_HEAP = {}  # whether keep_freed_memory() changed this process's allocator (set once)
-
-
+@functools.cache
 def keep_freed_memory():
     """Linux/glibc: serve large tensors from the heap and keep freed memory for the next batch (mallopt
     M_MMAP_MAX = 0, M_TRIM_THRESHOLD = 1 GiB) instead of mapping and unmapping them every step, whose page faults
     made 03's SegNet memory-bound: measured 1.8 -> 0.7 s per 256 crops, U-Net 1.1 -> 0.9 s, the same numbers, the
     kernel's peak memory 0.93 -> 1.04 GB (benchmarks/profile_segnet.py). Once per process (fit calls it); True
     when the allocator now works this way, False elsewhere (macOS, Windows, musl: nothing changes)."""
-    if "done" not in _HEAP:
-        _HEAP["done"] = False
-        if sys.platform.startswith("linux"):
-            try:
-                libc = ctypes.CDLL("libc.so.6")
-                _HEAP["done"] = libc.mallopt(-4, 0) == 1 and libc.mallopt(-1, 2 ** 30) == 1
-            except (OSError, AttributeError):
-                pass
-    return _HEAP["done"]
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc.mallopt(-4, 0) == 1 and libc.mallopt(-1, 2 ** 30) == 1
+    except (OSError, AttributeError):
+        return False
 
 
 def _keep_pool_gradients_channels_last(net):
