@@ -96,15 +96,23 @@ def conv_networks(small):
 
 
 def throughput_table(small):
-    """Markdown rows: samples/s per network and variant; the variant fit picks is named."""
+    """Markdown rows: samples/s per network and variant, then as fit runs it (its layout, pooling-gradient hook and
+    kept heap: speed.keep_freed_memory, which cannot be undone, so those two columns are measured last)."""
     steps, repeats = (1, 1) if small else (3, 2)
-    lines = ["| network, input, batch | " + " | ".join(VARIANTS) + " | fit uses (fp32 default) |",
-             "|---|" + "---|" * (len(VARIANTS) + 1)]
-    for name, net, X, y, loss_fn in conv_networks(small):
-        rates = [train_step_rate(net, X, y, loss_fn, fmt, dtype, steps, repeats) for fmt, dtype in VARIANTS.values()]
+    nets = conv_networks(small)
+    rates = [[train_step_rate(net, X, y, loss_fn, fmt, dtype, steps, repeats) for fmt, dtype in VARIANTS.values()]
+             for _, net, X, y, loss_fn in nets]
+    heap = "heap kept" if speed.keep_freed_memory() else "heap as the OS gives it"
+    fit_columns = [f"as fit runs it ({heap}), fp32", f"as fit runs it ({heap}), bf16"]
+    lines = ["| network, input, batch | " + " | ".join([*VARIANTS, *fit_columns]) + " | fit's layout |",
+             "|---|" + "---|" * (len(VARIANTS) + len(fit_columns) + 1)]
+    for (name, net, X, y, loss_fn), row in zip(nets, rates):
         chosen = training.prepare_for_device(copy.deepcopy(net), "cpu", X[:2])
-        used = "channels_last" if getattr(chosen, "_course_memory_format", "") == "channels_last" else "fp32"
-        lines.append(f"| {name} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {used} |")
+        fmt = torch.channels_last if getattr(chosen, "_course_memory_format", "") == "channels_last" else None
+        fmt = fmt or torch.contiguous_format
+        row += [train_step_rate(chosen, X, y, loss_fn, fmt, dtype, steps, repeats) for dtype in (None, torch.bfloat16)]
+        used = "channels_last" if fmt == torch.channels_last else "contiguous"
+        lines.append(f"| {name} | " + " | ".join(f"{r:,.0f}" for r in row) + f" | {used} |")
     return lines
 
 

@@ -28,11 +28,12 @@ def test_stored_run_time_is_first_start_to_last_reply(tmp_path):
 
 def test_small_throughput_table_has_every_network_and_variant():
     lines = bench.throughput_table(small=True)
-    assert lines[0].count("|") == len(bench.VARIANTS) + 3
+    assert lines[0].count("|") == len(bench.VARIANTS) + 5  # name, 4 variants, fit's fp32 and bf16, fit's layout
+    assert "as fit runs it" in lines[0]
     rows = lines[2:]
     assert [r.split(",")[0].strip("| ") for r in rows] == ["U-Net base 8 depth 3", "U-Net base 16 depth 3", "SegNet",
                                                          "ResNet-18"]
-    assert all(r.rstrip().endswith("| channels_last |") for r in rows)  # what fit picks for these CPU nets
+    assert all(r.rstrip().endswith("| channels_last |") for r in rows)  # the layout fit picks for these CPU nets
 
 
 precision_spec = importlib.util.spec_from_file_location("precision_runs", ROOT / "benchmarks" / "precision_runs.py")
