@@ -96,7 +96,10 @@ def run(path, precision, smoke, out_dir):
 
 def rows(prefix, stored, ran, stored_seconds, ran_seconds):
     """Markdown rows of one notebook: its run time, then each figure, fp32 and bf16 side by side."""
-    speedup = f"{stored_seconds / ran_seconds:.2f}× faster" if stored_seconds and ran_seconds else "-"
+    speedup = "-"
+    if stored_seconds and ran_seconds:
+        ratio = stored_seconds / ran_seconds
+        speedup = f"{ratio:.2f}× faster" if ratio >= 1 else f"{1 / ratio:.2f}× slower"
     lines = [f"| {prefix.rstrip('_')} | run time, s | {stored_seconds:.0f} | {ran_seconds:.0f} | {speedup} |"]
     for name in stored:
         a, b = stored[name], ran[name]

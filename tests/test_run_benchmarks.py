@@ -56,3 +56,4 @@ def test_precision_rows_show_both_columns_and_the_change():
     lines = precision_runs.rows("03", {"U-Net test F1": 0.8154}, {"U-Net test F1": 0.8101}, 200.0, 150.0)
     assert lines == ["| 03 | run time, s | 200 | 150 | 1.33× faster |",
                      "| 03 | U-Net test F1 | 0.8154 | 0.8101 | -0.0053 |"]
+    assert precision_runs.rows("01a", {}, {}, 13.0, 14.0) == ["| 01a | run time, s | 13 | 14 | 1.08× slower |"]
