@@ -4,6 +4,8 @@ time and key figures next to the stored fp32 run. Writes benchmarks/precision.md
     python benchmarks/precision_runs.py              # every training notebook (about 10 minutes on 2 cores)
     python benchmarks/precision_runs.py 03 05        # some of them
     python benchmarks/precision_runs.py --smoke 01a  # a few seconds: proves the script runs (numbers mean nothing)
+    python benchmarks/precision_runs.py 03 --precision fp32 --threads 1 --out benchmarks/threads.md
+                                                     # the same fp32 run with another thread count
 
 Run it on the machine and in the session that stored the notebooks, so that both columns come from one machine.
 The fp32 column is read from the stored outputs (figures as printed, time from nbclient's timing metadata); the
@@ -80,11 +82,14 @@ def with_precision(nb, precision):
     return nb
 
 
-def run(path, precision, smoke, out_dir):
-    """Execute the notebook with `precision` in a fresh kernel; return the executed notebook (also written)."""
+def run(path, precision, smoke, out_dir, threads=None):
+    """Execute the notebook with `precision` (and `threads` CPU threads when given) in a fresh kernel; return the
+    executed notebook (also written)."""
     nb = with_precision(nbformat.read(path, as_version=4), precision)
     os.environ.update(COURSE_PROGRESS="0", COURSE_WIDGETS="0", COURSE_CHECKPOINTS="0",
                       COURSE_SMOKE="1" if smoke else "0")
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
     NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
                    ).execute()
@@ -113,31 +118,44 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", default=list(FIGURES), help="prefixes, e.g. 03 04b (default: all)")
     parser.add_argument("--smoke", action="store_true", help="smoke schedules: checks the script, measures nothing")
+    parser.add_argument("--precision", default="bf16", choices=("fp32", "bf16", "auto"), help="of the new runs")
+    parser.add_argument("--threads", type=int, help="CPU threads of the new runs (default: as this process has)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "precision.md"), help="report ('-': print only)")
     args = parser.parse_args(argv)
     unknown = [p for p in args.notebooks if p not in FIGURES]
     if unknown:
         raise SystemExit(f"precision_runs: no figures defined for {unknown}; known: {', '.join(FIGURES)}")
-    table = ["| notebook | figure | fp32 (stored run) | bf16 | bf16 minus fp32 |", "|---|---|---|---|---|"]
+    new = args.precision + (f", {args.threads} thread(s)" if args.threads else "")
+    table = [f"| notebook | figure | fp32 (stored run) | {new} | {new} minus fp32 |", "|---|---|---|---|---|"]
     for prefix in args.notebooks:
         path = notebook_for(prefix)
         stored_nb = nbformat.read(path, as_version=4)
-        ran_nb = run(path, "bf16", args.smoke, REPO / "build" / "precision")
+        ran_nb = run(path, args.precision, args.smoke, REPO / "build" / "precision", args.threads)
         stored_seconds, _ = stored_run_seconds(path)
         ran_seconds, _ = stored_run_seconds(REPO / "build" / "precision" / path.name)
         table += rows(prefix, figures(prefix, printed(stored_nb)), figures(prefix, printed(ran_nb)), stored_seconds,
                       ran_seconds)
-    size = " (SMOKE schedules: a check that the script runs, not a measurement)" if args.smoke else ""
-    text = "\n".join([f"# bf16 autocast against fp32 on the labs' default runs{size}", "",
-                      f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {machine()}.", "",
-                      "Regenerate with `python benchmarks/precision_runs.py` right after storing the notebooks "
-                      "(the fp32 column is the stored run). bf16 runs every training (its validation curves "
-                      "included) in bf16 autocast; the final figures are computed in fp32. A figure's change "
-                      "mixes the effect of bf16 with seed-to-seed noise: compare it with the noise the notebooks "
-                      "report (e.g. 05's repeat seeds).", ""] + table) + "\n"
+    text = "\n".join(report(args, table, argv)) + "\n"
     print(text)
     if args.out != "-":
         Path(args.out).write_text(text, encoding="utf-8")
+
+
+def report(args, table, argv):
+    """The report's lines: title, machine, the command that regenerates it, what the columns mean, the table."""
+    size = " (SMOKE schedules: a check that the script runs, not a measurement)" if args.smoke else ""
+    label = ("bf16 autocast" if args.precision == "bf16" else f'precision "{args.precision}"') + (
+        f" with {args.threads} CPU thread(s)" if args.threads else "")
+    command = " ".join(["python benchmarks/precision_runs.py", *(sys.argv[1:] if argv is None else argv)])
+    about = ("bf16 runs every training (its validation curves included) in bf16 autocast; the final figures are "
+             "computed in fp32. " if args.precision != "fp32" else "")
+    if args.threads:
+        about += f"The new runs use {args.threads} CPU thread(s); the stored run's banner names its own count. "
+    return [f"# {label} against fp32 on the labs' default runs{size}", "",
+            f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {machine()}.", "",
+            f"Regenerate with `{command}` right after storing the notebooks (the fp32 column is the stored run). "
+            + about + "A figure's change mixes that effect with run-to-run noise: compare it with the noise the "
+            "notebooks report (e.g. 05's repeat seeds).", "", *table]
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""GPU check: the unit tests, then every notebook and solution in smoke mode, on the CUDA device.
+"""GPU check: the unit tests (they include precision="auto" training on CUDA: bf16, and fp16 with a gradient scaler,
+tests/test_speed.py), then every notebook and solution in smoke mode, on the CUDA device.
 
 Run it on a machine with an NVIDIA GPU (`python scripts/gpu_check.py`; `--all` adds the test modules that
 execute whole notebooks). Each notebook must run without an error and its banner must name the CUDA device.

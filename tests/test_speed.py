@@ -185,3 +185,24 @@ def test_segnet_pool_gradient_hook_changes_layout_not_numbers():
     speed.prepare_for_device(net, "cpu")
     speed.prepare_for_device(net, "cpu")
     assert len(net.pool._forward_hooks) == 1  # registered once, however often the network is prepared
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (scripts/gpu_check.py runs it there)")
+@pytest.mark.parametrize("bf16_supported", [True, False], ids=["bf16", "fp16-with-scaler"])
+def test_mixed_precision_on_cuda_trains_like_fp32(monkeypatch, bf16_supported):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16_supported)
+    X, y = _images()
+
+    def run(precision):
+        torch.manual_seed(0)
+        net = Segmenter()
+        history = training.fit(net, training.TensorLoader(X, y, 8, seed=0), nn.CrossEntropyLoss(),
+                               torch.optim.SGD(net.parameters(), lr=0.1), 3, "cuda", precision=precision)
+        return net, history["train_loss"]
+    _, fp32 = run("fp32")
+    net, mixed = run("auto")
+    assert speed.resolve_precision("auto", "cuda") is (torch.bfloat16 if bf16_supported else torch.float16)
+    assert all(torch.isfinite(torch.tensor(mixed))) and mixed[-1] < mixed[0]
+    assert mixed == pytest.approx(fp32, rel=0.05) and mixed != fp32
+    assert all(p.dtype == torch.float32 and p.is_cuda for p in net.parameters())
+    assert training.predict(net, X[:4], device="cuda", precision="auto").dtype == torch.float32
