@@ -108,10 +108,10 @@ def throughput_table(small):
              "|---|" + "---|" * (len(VARIANTS) + len(fit_columns) + 1)]
     for (name, net, X, y, loss_fn), row in zip(nets, rates):
         chosen = training.prepare_for_device(copy.deepcopy(net), "cpu", X[:2])
-        fmt = torch.channels_last if getattr(chosen, "_course_memory_format", "") == "channels_last" else None
-        fmt = fmt or torch.contiguous_format
+        chosen_cl = getattr(chosen, "_course_memory_format", "") == "channels_last"
+        fmt = torch.channels_last if chosen_cl else torch.contiguous_format
         row += [train_step_rate(chosen, X, y, loss_fn, fmt, dtype, steps, repeats) for dtype in (None, torch.bfloat16)]
-        used = "channels_last" if fmt == torch.channels_last else "contiguous"
+        used = "channels_last" if chosen_cl else "contiguous"
         lines.append(f"| {name} | " + " | ".join(f"{r:,.0f}" for r in row) + f" | {used} |")
     return lines
 
