@@ -4,6 +4,7 @@ The nbval run of every notebook and solution is also the device check of tests/t
 with the stand-in device of tests/standin_device.py (an IPython startup file), so a module or tensor a cell leaves
 on the CPU fails there as it would on a GPU, and each set-up cell must report the stand-in device.
 """
+import functools
 import os
 import sys
 import tempfile
@@ -14,20 +15,19 @@ import pytest
 os.environ.setdefault("COURSE_SMOKE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 STAND_IN_BANNER = "STAND-IN device"
-_STAND_IN = {}  # the IPython folder of this process, made when the first notebook starts
 
 
 def _nbval_cell(item):
     return type(item).__name__ == "IPyNbCell"
 
 
+@functools.cache
 def _stand_in_ipython_dir():
-    """One IPython folder per test process whose startup file switches the stand-in device on."""
-    if "folder" not in _STAND_IN:
-        import standin_device
-        _STAND_IN["tmp"] = tempfile.TemporaryDirectory(prefix="course-standin-")
-        _STAND_IN["folder"] = str(standin_device.startup_folder(Path(_STAND_IN["tmp"].name) / "ipython"))
-    return _STAND_IN["folder"]
+    """One IPython folder per test process whose startup file switches the stand-in device on; (the temporary
+    folder, kept alive with the cache, and the IPython folder in it)."""
+    import standin_device
+    tmp = tempfile.TemporaryDirectory(prefix="course-standin-")
+    return tmp, str(standin_device.startup_folder(Path(tmp.name) / "ipython"))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -37,7 +37,7 @@ def pytest_runtest_setup(item):
         yield
         return
     before = os.environ.get("IPYTHONDIR")
-    os.environ["IPYTHONDIR"] = _stand_in_ipython_dir()
+    os.environ["IPYTHONDIR"] = _stand_in_ipython_dir()[1]
     try:
         yield
     finally:

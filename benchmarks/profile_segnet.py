@@ -19,7 +19,6 @@ The allocator rows come last because glibc's mallopt cannot be undone within a p
 """
 import argparse
 import contextlib
-import ctypes
 import resource
 import statistics
 import sys
@@ -31,16 +30,11 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from course_utils import speed  # noqa: E402
 from course_utils.lessons import SegNet, UNet  # noqa: E402
 
 CL = torch.channels_last
 BATCH, SIZE, CLASSES = 16, 96, 3
-
-
-def glibc_keep_heap():
-    """Serve every allocation from the heap and keep freed memory (no mmap/munmap, no page faults per step)."""
-    libc = ctypes.CDLL("libc.so.6")
-    return libc.mallopt(-4, 0) == 1 and libc.mallopt(-1, 2 ** 30) == 1  # M_MMAP_MAX = 0, M_TRIM_THRESHOLD
 
 
 def layout_hooks(net, mode):
@@ -48,16 +42,14 @@ def layout_hooks(net, mode):
 
     "contiguous_pool": pool and unpool see contiguous maps, conv2 gets channels_last back.
     "cl_pool_grad": all channels_last, and the gradient reaching the pool output (max_unpool2d's backward
-    returns it contiguous) is made channels_last, so max_pool2d_with_indices_backward needs no conversion.
+    returns it contiguous) is made channels_last, so max_pool2d_with_indices_backward needs no conversion: the
+    hook course_utils.speed registers when fit prepares a network.
     """
     if mode == "contiguous_pool":
         net.pool.register_forward_pre_hook(lambda m, args: (args[0].contiguous(),))
         net.conv2.register_forward_pre_hook(lambda m, args: (args[0].contiguous(memory_format=CL),))
     elif mode == "cl_pool_grad":
-        def hook(module, args, out):
-            if out[0].requires_grad:
-                out[0].register_hook(lambda g: g.contiguous(memory_format=CL))
-        net.pool.register_forward_hook(hook)
+        speed._keep_pool_gradients_channels_last(net)
 
 
 def make_step(model="segnet", fmt=torch.contiguous_format, hooks=None, dtype=None, adam=None, set_to_none=True,
@@ -155,7 +147,7 @@ def main():
     run("channels_last", model="unet", **f32)
     run("bf16 autocast channels_last", model="unet", dtype=torch.bfloat16, **f32)
 
-    if glibc_keep_heap():  # from here on: no mmap for large blocks, freed memory kept (process-wide, one way)
+    if speed.keep_freed_memory():  # from here on: no mmap for large blocks, freed memory kept (process-wide, one way)
         tag = " + heap allocator"
         run("fp32 contiguous" + tag)
         run("channels_last" + tag, **f32)

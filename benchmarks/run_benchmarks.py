@@ -108,7 +108,8 @@ def throughput_table(small):
              "|---|" + "---|" * (len(VARIANTS) + len(fit_columns) + 1)]
     for (name, net, X, y, loss_fn), row in zip(nets, rates):
         chosen = training.prepare_for_device(copy.deepcopy(net), "cpu", X[:2])
-        chosen_cl = getattr(chosen, "_course_memory_format", "") == "channels_last"
+        weight = next(p for p in chosen.parameters() if p.dim() == 4)
+        chosen_cl = weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
         fmt = torch.channels_last if chosen_cl else torch.contiguous_format
         row += [train_step_rate(chosen, X, y, loss_fn, fmt, dtype, steps, repeats) for dtype in (None, torch.bfloat16)]
         used = "channels_last" if chosen_cl else "contiguous"
